@@ -1,0 +1,115 @@
+"""The embedded brain's memory of a conversation: what the customer wants and what we know so far.
+
+It travels inside the brain's own AI messages (`additional_kwargs["kefu_dialog"]`), so it is saved
+and restored with the conversation by the checkpointer, like any model's reasoning would be. It is the
+brain's belief only: who is authenticated, and what was confirmed, are facts the tools keep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+# Tasks the brain can serve, and whether they need an authenticated customer.
+ACCOUNT_TASKS = {
+    "order_status", "cancel_order", "return_items", "exchange_items", "modify_items", "change_order_address",
+    "change_order_payment", "change_user_address", "account_info",
+}
+OPEN_TASKS = {"product_info", "human_agent", "policy_question"}
+ORDER_TASKS = ACCOUNT_TASKS - {"change_user_address", "account_info"}
+TASKS = ACCOUNT_TASKS | OPEN_TASKS
+WRITE_TASKS = ORDER_TASKS - {"order_status"} | {"change_user_address"}
+
+
+@dataclass
+class Dialog:
+    task: str | None = None
+    queue: list[str] = field(default_factory=list)
+    # identity
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    zip: str | None = None
+    tried: list[str] = field(default_factory=list)
+    auth_error: str | None = None
+    user_id: str | None = None
+    user: dict[str, Any] | None = None
+    # the order and what to do with it
+    order_id: str | None = None
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    missing_orders: list[str] = field(default_factory=list)
+    task_texts: list[str] = field(default_factory=list)
+    reason: str | None = None
+    payment_text: str | None = None
+    address: dict[str, str] | None = None
+    use_default_address: bool = False
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)
+    product_types: dict[str, str] | None = None
+    # conversation bookkeeping
+    asked: str | None = None
+    awaiting_yes: bool = False
+    pending: dict[str, Any] | None = None
+    done_writes: list[str] = field(default_factory=list)
+    tool_failures: int = 0
+    calls_this_turn: int = 0
+    handed_off: bool = False
+    last_error: str | None = None
+    # what the latest customer message was, as understood (reset every turn)
+    heard: str | None = None
+    confirmed_now: bool = False
+    declined_now: bool = False
+    other_customer: bool = False
+    plugin_args: dict[str, Any] = field(default_factory=dict)
+    order_queue: list[str] = field(default_factory=list)
+    """More orders named for the same task ("cancel #W1 and #W2"): served one after the other."""
+    focus_products: list[str] = field(default_factory=list)
+    """Products the conversation talked about ('how much is the lamp in silver?' ... 'switch it then')."""
+    preface: str = ""
+    """Said before the next reply (e.g. 'Done: ...' before moving on to the next request)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Dialog:
+        if not data:
+            return cls()
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def start(self, task: str) -> None:
+        """Begin a new task; identity, known orders and the order in focus stay."""
+        self.task = task
+        self.task_texts = []
+        self.reason = None
+        self.payment_text = None
+        self.address = None
+        self.use_default_address = False
+        self.asked = None
+        self.awaiting_yes = False
+        self.pending = None
+        self.last_error = None
+        self.plugin_args = {}
+
+    def finish(self) -> None:
+        """End the current task; go on with the next order for the same task, or the next request."""
+        task = self.task
+        self.asked = None
+        self.awaiting_yes = False
+        self.pending = None
+        if task is not None and self.order_queue:
+            # same request for the next order: the reason and payment the customer gave still hold
+            self.order_id = self.order_queue.pop(0)
+            self.task_texts = [t for t in self.task_texts if not _names_items(t)]
+            return
+        self.task = None
+        self.task_texts = []
+        if self.queue:
+            self.start(self.queue.pop(0))
+            self.order_id = None  # "...and change the payment on another one": ask which
+
+
+def _names_items(text: str) -> bool:
+    from kefu.agents.nlu.entities import order_ids
+
+    return bool(order_ids(text))

@@ -1,0 +1,634 @@
+"""The embedded brain: a LangChain chat model that needs no LLM.
+
+It reads the conversation like any chat model and answers with one tool call or one reply. Inside,
+it is natural-language understanding (intent classifier, entity extraction, matching against the
+shop's data) plus declarative flows: for each task, the facts to collect, the tool to call, and the
+confirmation step. Its memory of the conversation rides in its own messages (see `dialog`).
+
+Because it is a chat model, `create_agent` runs it exactly like a hosted LLM, and the same tools,
+policy checks and confirmation gate apply to both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import ConfigDict, Field
+
+from kefu.agents import replies as say
+from kefu.agents.brains.dialog import ACCOUNT_TASKS, ORDER_TASKS, TASKS, WRITE_TASKS, Dialog
+from kefu.agents.brains.flows import FLOW_PHRASES, ORDER_STATUS_FOR, Step, call, reply
+from kefu.agents.confirmation import is_explicit_yes
+from kefu.agents.nlu import catalog_match as cm
+from kefu.agents.nlu import entities as ent
+from kefu.agents.nlu.intents import IntentClassifier, load_examples
+from kefu.agents.policy_notes import best_section
+from kefu.tools.plugins import ToolSpec
+
+STATE_KEY = "kefu_dialog"
+_CHANGE_OF_MIND = re.compile(r"\b(actually|instead|rather|never ?mind|forget (it|that|about)|scratch that|changed my mind)\b",
+                             re.I)
+_STRONG_SWITCH = re.compile(r"\b(cancel|return|exchange|swap|refund|track|change|modify|update|switch)\b", re.I)
+_CLAUSES = re.compile(r"\s*(?:\band also\b|\balso\b|\bplus\b|;|\. |\band then\b|\band\b|,)\s*", re.I)
+MAX_CALLS_PER_TURN = 16
+_ids = itertools.count(1)
+
+
+@lru_cache(maxsize=8)
+def _classifier(plugin_examples: tuple[tuple[str, tuple[str, ...]], ...]) -> IntentClassifier:
+    """Shop intents plus plugin intents; fitted once per process for each set of plugins."""
+    examples = load_examples()
+    for name, phrases in plugin_examples:
+        examples[f"plugin:{name}"] = list(phrases)
+    return IntentClassifier().fit(examples)
+
+
+class EmbeddedBrain(BaseChatModel):
+    """NLU + declarative flows as a chat model. `plugins` are the specs of enabled kefu plugin tools."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    plugins: list[ToolSpec] = Field(default_factory=list)
+    switch_confidence: float = 0.55
+
+    @property
+    def _llm_type(self) -> str:
+        return "kefu-embedded"
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> EmbeddedBrain:
+        return self
+
+    @property
+    def classifier(self) -> IntentClassifier:
+        key = tuple(sorted((p.name, p.examples) for p in self.plugins if p.examples))
+        return _classifier(key)
+
+    # ---- the chat-model contract --------------------------------------------------------------
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:
+        dialog, new = _restore(messages)
+        calls = {tc["id"]: tc for m in messages if isinstance(m, AIMessage) for tc in m.tool_calls}
+        immediate: str | None = None
+        for m in new:
+            if isinstance(m, HumanMessage):
+                self._hear(dialog, m.text if hasattr(m, "text") else str(m.content))
+                immediate = None
+            elif isinstance(m, ToolMessage):
+                tc = calls.get(m.tool_call_id, {})
+                text = m.content if isinstance(m.content, str) else json.dumps(m.content)
+                immediate = self._observe(dialog, tc.get("name", m.name or ""), tc.get("args", {}), text) or immediate
+        if immediate and (dialog.task is not None and not dialog.awaiting_yes and not dialog.handed_off):
+            dialog.preface = (dialog.preface + "\n" + immediate).strip()  # more to do: say it with the next reply
+            immediate = None
+        step = reply(immediate) if immediate else self._decide(dialog)
+        if step.tool is None and dialog.preface:
+            step = reply(f"{dialog.preface}\n\n{step.text}".strip())
+            dialog.preface = ""
+        if step.tool is not None:
+            dialog.calls_this_turn += 1
+            message = AIMessage(
+                content="", tool_calls=[{"name": step.tool, "args": step.args, "id": f"kefu_{next(_ids)}"}],
+                additional_kwargs={STATE_KEY: dialog.to_json()},
+            )
+        else:
+            message = AIMessage(content=step.text, additional_kwargs={STATE_KEY: dialog.to_json()})
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    # ---- understanding a customer message ----------------------------------------------------
+    def _hear(self, d: Dialog, text: str) -> None:
+        d.calls_this_turn = 0
+        d.confirmed_now = d.declined_now = d.other_customer = False
+        d.last_error = None
+        pred = self.classifier.predict(text)
+        intent = pred.intent if pred.confidence >= 0.3 else "unknown"
+        d.heard = intent
+
+        if d.awaiting_yes:
+            d.awaiting_yes = False
+            if is_explicit_yes(text):
+                d.confirmed_now = True
+                return
+            if intent in ("deny", "goodbye") and not _has_details(text):
+                d.declined_now = True
+                return
+            # anything else: new details (handled below) or a new request; the write is asked again
+
+        self._hear_identity(d, text)
+
+        requested = self._requests(text, intent, pred.confidence)
+        if requested:
+            first, rest = requested[0], requested[1:]
+            fills_question = d.asked is not None and _answers(d.asked, text)
+            if d.task is None:
+                d.start(first)
+                d.queue.extend(t for t in rest if t not in d.queue)
+            elif first != d.task and pred.confidence >= self.switch_confidence and not (
+                fills_question and len(requested) == 1 and not _STRONG_SWITCH.search(text)
+            ):
+                if {first, d.task} <= {"exchange_items", "modify_items"}:
+                    pass  # the same wish; the order's status decides which one it is
+                else:
+                    old = d.task
+                    d.start(first)
+                    if not _CHANGE_OF_MIND.search(text) and old in WRITE_TASKS and old not in d.queue:
+                        d.queue.append(old)
+                    d.queue.extend(t for t in rest if t not in d.queue and t != old)
+            if d.task in d.queue:
+                d.queue.remove(d.task)
+
+        oids = ent.order_ids(text)
+        if oids and oids[0] != d.order_id:
+            d.order_id = oids[0]
+            d.asked = None if d.asked == "order" else d.asked
+        if len(oids) > 1 and d.task in WRITE_TASKS:
+            d.order_queue = [o for o in oids[1:] if o != d.order_id]
+        if d.task is not None:
+            d.task_texts.append(text)
+            reason = ent.cancel_reason(text)
+            if reason:
+                d.reason = reason
+            if ent.payment_hint(_strip_storage_cards(text)):
+                d.payment_text = _strip_storage_cards(text)
+            address = ent.address(text)
+            if address:
+                d.address = address
+            if ent.says_default_address(text):
+                d.use_default_address = True
+            if d.task.startswith("plugin:") and d.asked and d.asked.startswith("param:"):
+                d.plugin_args[d.asked.removeprefix("param:")] = text.strip()
+
+    def _requests(self, text: str, intent: str, confidence: float) -> list[str]:
+        """The tasks a message asks for, in order: usually one, sometimes two ('cancel one and return another')."""
+        found = [intent] if (intent in TASKS or intent.startswith("plugin:")) else []
+        clauses = [c for c in _CLAUSES.split(text) if c and len(c.split()) >= 3]
+        if len(clauses) >= 2:
+            for clause in clauses:
+                p = self.classifier.predict(clause)
+                task = p.intent
+                if (task in TASKS or task.startswith("plugin:")) and p.confidence >= 0.6 and task not in found \
+                        and _STRONG_SWITCH.search(clause) and task not in ("policy_question", "product_info"):
+                    found.append(task)
+            if len(found) > 1:  # keep the customer's order of mention
+                order = {t: i for i, t in enumerate(self._clause_order(clauses))}
+                found.sort(key=lambda t: order.get(t, 99))
+        return found
+
+    def _clause_order(self, clauses: list[str]) -> list[str]:
+        return [self.classifier.predict(c).intent for c in clauses]
+
+    def _hear_identity(self, d: Dialog, text: str) -> None:
+        emails = ent.emails(text)
+        zips = ent.zip_codes(text) if not ent.address(text) else []
+        name = ent.person_name(text, expecting=d.asked == "auth")
+        if d.user_id is None:
+            if emails:
+                d.email = emails[0]
+            if zips:
+                d.zip = zips[0]
+            if name:
+                d.first_name, d.last_name = name
+            return
+        user = d.user or {}
+        other_email = any(e != str(user.get("email", "")).lower() for e in emails)
+        known = user.get("name", {})
+        other_name = name is not None and (
+            name[0].lower() != str(known.get("first_name", "")).lower()
+            or name[1].lower() != str(known.get("last_name", "")).lower()
+        )
+        if other_email or other_name:
+            d.other_customer = True
+            d.email = emails[0] if other_email else None
+
+    # ---- reading tool results ----------------------------------------------------------------
+    def _observe(self, d: Dialog, tool: str, args: dict[str, Any], content: str) -> str | None:
+        error = content.startswith("Error:")
+        if "TOOL_FAILED" in content:
+            d.tool_failures += 1
+            d.order_queue = []
+            d.finish()  # don't retry in this turn; the customer can ask again
+            return say.tool_failed(offer_human=True)
+        if tool in ("find_user_id_by_email", "find_user_id_by_name_zip"):
+            key = json.dumps([tool, args], sort_keys=True)
+            if key not in d.tried:
+                d.tried.append(key)
+            if error:
+                d.auth_error = "other" if "another customer" in content else (
+                    "email" if tool == "find_user_id_by_email" else "name and zip code")
+            else:
+                d.user_id, d.auth_error = content.strip(), None
+            return None
+        if tool == "get_user_details" and not error:
+            d.user = json.loads(content)
+            return None
+        if tool == "get_order_details":
+            oid = str(args.get("order_id", ""))
+            if error:
+                if oid not in d.missing_orders:
+                    d.missing_orders.append(oid)
+                if d.order_id == oid:
+                    d.order_id = None
+                    d.last_error = f"order_not_found:{oid}"
+            else:
+                d.orders[oid] = json.loads(content)
+            return None
+        if tool == "list_all_product_types" and not error:
+            d.product_types = json.loads(content)
+            return None
+        if tool == "get_product_details" and not error:
+            product = json.loads(content)
+            d.products[product["product_id"]] = product
+            return None
+        if tool == "transfer_to_human_agents":
+            d.handed_off = True
+            d.finish()
+            return say.handed_off()
+        if tool.startswith("plugin:") or (d.task or "").removeprefix("plugin:") == tool:
+            if content.startswith("{") and '"confirmation_required"' in content:
+                info = json.loads(content)
+                d.pending, d.awaiting_yes = {"tool": info["action"], "args": info["args"]}, True
+                return say.confirm(info["summary"])
+            d.finish()
+            return (f"I couldn't do that: {content.removeprefix('Error: ')}" if error else content) + \
+                "\n" + say.anything_else()
+        if content.startswith("{") and '"confirmation_required"' in content:
+            info = json.loads(content)
+            d.pending = {"tool": info["action"], "args": info["args"]}
+            d.awaiting_yes = True
+            return say.confirm(info["summary"])
+        if tool in _WRITES:
+            d.awaiting_yes, d.pending = False, None
+            if error:
+                d.finish()
+                return say.write_refused(content.removeprefix("Error: "))
+            result = json.loads(content)
+            d.done_writes.append(tool)
+            if "order_id" in result:
+                d.orders[result["order_id"]] = result
+            elif d.user is not None and "address" in result:
+                d.user["address"] = result["address"]
+            d.finish()
+            return say.write_done(tool, result)
+        return None
+
+    # ---- deciding the next step --------------------------------------------------------------
+    def _decide(self, d: Dialog) -> Step:
+        if d.confirmed_now and d.pending:
+            d.confirmed_now = False
+            return call(d.pending["tool"], d.pending["args"])
+        if d.declined_now:
+            d.declined_now = False
+            d.finish()
+            return reply(say.confirmation_declined())
+        if d.calls_this_turn >= MAX_CALLS_PER_TURN:
+            return reply(say.tool_failed(offer_human=True))
+        if d.handed_off:
+            return reply(say.handed_off())
+        task = d.task
+        if task is None:
+            return self._no_task(d)
+        if task == "human_agent":
+            return call("transfer_to_human_agents", {"summary": _summary(d)})
+        if task == "policy_question":
+            found = best_section(" ".join(d.task_texts))
+            d.finish()
+            return reply(say.policy(*found) if found else say.out_of_scope())
+        if task == "product_info":
+            return self._product_info(d)
+        plugin = self._plugin(task)
+        needs_account = task in ACCOUNT_TASKS or (plugin is not None and any(s != "public" for s in plugin.scopes))
+        if needs_account:
+            step = self._authenticate(d, FLOW_PHRASES.get(task, "with that"))
+            if step is not None:
+                return step
+        if plugin is not None:
+            return self._plugin_flow(d, plugin)
+        assert d.user is not None
+        if task == "account_info":
+            d.finish()
+            return reply(say.account(d.user))
+        if task == "change_user_address":
+            return self._user_address(d)
+        if task in ORDER_TASKS:
+            return self._order_task(d)
+        d.finish()
+        return reply(say.didnt_understand())
+
+    def _no_task(self, d: Dialog) -> Step:
+        if d.user_id is None and (d.email or (d.first_name and d.last_name and d.zip)):
+            step = self._authenticate(d, "")
+            if step is not None:
+                return step
+        if d.other_customer:
+            return reply(say.auth_other_customer())
+        if d.user_id is not None and d.user is None:
+            return call("get_user_details", {"user_id": d.user_id})
+        heard = d.heard
+        if d.order_id and heard in ("inform", "affirm", "unknown"):
+            return reply(f"What would you like to do with order {d.order_id}? I can check its status, cancel or "
+                         "change it if it is pending, or return or exchange items if it was delivered.")
+        if heard == "greet" or heard is None:
+            return reply(say.greet())
+        if heard == "goodbye":
+            return reply(say.goodbye())
+        if heard == "out_of_scope":
+            return reply(say.out_of_scope())
+        if d.user is not None and heard in ("inform", "affirm"):
+            first = d.user["name"]["first_name"]
+            return reply(f"Thanks, {first}, I've verified your account. How can I help you today?")
+        if heard in ("deny", "affirm"):
+            return reply(say.anything_else())
+        return reply(say.didnt_understand())
+
+    def _authenticate(self, d: Dialog, phrase: str) -> Step | None:
+        if d.other_customer:
+            if d.email:  # let the tool refuse in code, not just us
+                key = json.dumps(["find_user_id_by_email", {"email": d.email}], sort_keys=True)
+                if key not in d.tried:
+                    return call("find_user_id_by_email", {"email": d.email})
+            d.other_customer = False
+            return reply(say.auth_other_customer())
+        if d.auth_error == "other":
+            d.auth_error = None
+            return reply(say.auth_other_customer())
+        if d.user_id is None:
+            if d.email:
+                args = {"email": d.email}
+                if json.dumps(["find_user_id_by_email", args], sort_keys=True) not in d.tried:
+                    return call("find_user_id_by_email", args)
+            if d.first_name and d.last_name and d.zip:
+                args = {"first_name": d.first_name, "last_name": d.last_name, "zip": d.zip}
+                if json.dumps(["find_user_id_by_name_zip", args], sort_keys=True) not in d.tried:
+                    return call("find_user_id_by_name_zip", args)
+            d.asked = "auth"
+            if d.auth_error:
+                by, d.auth_error = d.auth_error, None
+                return reply(say.auth_failed(by))
+            return reply(say.ask_auth(phrase or "with that"))
+        if d.user is None:
+            return call("get_user_details", {"user_id": d.user_id})
+        return None
+
+    # ---- flows -------------------------------------------------------------------------------
+    def _order_task(self, d: Dialog) -> Step:
+        assert d.user is not None and d.task is not None
+        if d.last_error and d.last_error.startswith("order_not_found:"):
+            oid = d.last_error.split(":", 1)[1]
+            d.last_error = None
+            d.asked = "order"
+            return reply(say.order_not_found(oid))
+        if d.order_id is None:
+            for oid in d.user["orders"][:10]:
+                if oid not in d.orders and oid not in d.missing_orders:
+                    return call("get_order_details", {"order_id": oid})
+            known = [d.orders[o] for o in d.user["orders"] if o in d.orders]
+            wanted = ORDER_STATUS_FOR.get(d.task)
+            fitting = [o for o in known if wanted is None or o["status"] in wanted]
+            text = " ".join(d.task_texts)
+            by_item = [o for o in fitting if cm.match_items(text, o["items"])]
+            candidates = by_item or fitting
+            if d.task == "order_status" and not by_item:
+                if len(known) == 1:
+                    d.order_id = known[0]["order_id"]
+                else:
+                    d.finish()
+                    return reply(say.orders_overview(known))
+            elif len(candidates) == 1:
+                d.order_id = candidates[0]["order_id"]
+            else:
+                d.asked = "order"
+                return reply(say.ask_order(candidates or known, FLOW_PHRASES[d.task].removeprefix("")))
+        oid = d.order_id
+        if oid not in d.orders:
+            return call("get_order_details", {"order_id": oid})
+        order = d.orders[oid]
+        task = d.task
+        if task == "order_status":
+            d.finish()
+            return reply(say.order_status(order))
+        status = order["status"]
+        if task == "exchange_items" and status == "pending":
+            d.task = task = "modify_items"
+        elif task == "modify_items" and status == "delivered":
+            d.task = task = "exchange_items"
+        if status not in ORDER_STATUS_FOR[task]:
+            d.finish()
+            return reply(say.wrong_status(order, task))
+        if task == "cancel_order":
+            if d.reason is None:
+                d.asked = "reason"
+                return reply(say.ask_reason())
+            return call("cancel_pending_order", {"order_id": oid, "reason": d.reason})
+        if task == "change_order_address":
+            address = dict(d.user["address"]) if d.use_default_address else d.address
+            if address is None:
+                d.asked = "address"
+                return reply(say.ask_address(f"for order {oid}"))
+            return call("modify_pending_order_address", {"order_id": oid, **address})
+        if task == "change_order_payment":
+            current = order["payment_history"][0]["payment_method_id"] if order["payment_history"] else None
+            others = [pm for pid, pm in d.user["payment_methods"].items() if pid != current]
+            pm_id = self._payment(d, order, others)
+            if pm_id is None:
+                d.asked = "payment"
+                return reply(say.ask_payment(others, f"pay for order {oid} instead"))
+            return call("modify_pending_order_payment", {"order_id": oid, "payment_method_id": pm_id})
+        # items: return, exchange, modify
+        items = self._items(d, order)
+        if not items:
+            d.asked = "items"
+            verb = {"return_items": "return", "exchange_items": "exchange", "modify_items": "change"}[task]
+            return reply(say.ask_items(order, verb))
+        if task == "return_items":
+            methods = list(d.user["payment_methods"].values())
+            original = order["payment_history"][0]["payment_method_id"] if order["payment_history"] else None
+            allowed = [pm for pm in methods if pm["id"] == original or pm["source"] == "gift_card"]
+            pm_id = self._payment(d, order, allowed)
+            if pm_id is None and len(allowed) == 1:
+                pm_id = allowed[0]["id"]
+            if pm_id is None:
+                d.asked = "payment"
+                return reply(say.ask_payment(allowed, "receive the refund (the original one, or a gift card)"))
+            return call("return_delivered_order_items",
+                        {"order_id": oid, "item_ids": [i["item_id"] for i in items], "payment_method_id": pm_id})
+        new_ids = []
+        for item in items:
+            product = d.products.get(item["product_id"])
+            if product is None:
+                return call("get_product_details", {"product_id": item["product_id"]})
+            mentions = _mentions_for(item, product, d.task_texts)
+            if not mentions:
+                d.asked = "options"
+                return reply(say.ask_options(item, product))
+            choice = cm.choose_variant(item["options"], item["item_id"], product["variants"], mentions)
+            if choice.item_id is None:
+                d.asked = "options"
+                if choice.candidates:
+                    return reply(say.ask_variant_pick(item, product, choice.candidates))
+                if choice.unavailable:
+                    return reply(say.variant_unavailable(item))
+                return reply(say.no_such_variant(item, product))
+            new_ids.append(choice.item_id)
+        methods = list(d.user["payment_methods"].values())
+        pm_id = self._payment(d, order, methods)
+        if pm_id is None and len(methods) == 1:
+            pm_id = methods[0]["id"]
+        if pm_id is None:
+            d.asked = "payment"
+            return reply(say.ask_payment(methods, "pay or receive the price difference"))
+        tool = "exchange_delivered_order_items" if task == "exchange_items" else "modify_pending_order_items"
+        return call(tool, {"order_id": oid, "item_ids": [i["item_id"] for i in items], "new_item_ids": new_ids,
+                           "payment_method_id": pm_id})
+
+    def _items(self, d: Dialog, order: dict[str, Any]) -> list[dict[str, Any]]:
+        text = " ".join(d.task_texts)
+        if ent.mentions_all(text):
+            return list(order["items"])
+        picked: list[int] = []
+        for t in d.task_texts:
+            for n in cm.match_items(t, order["items"]):
+                if n not in picked:
+                    picked.append(n)
+        if not picked and len(order["items"]) == 1:
+            return list(order["items"])
+        if not picked and d.focus_products:  # "switch it to the silver one" after asking about the lamp
+            picked = [n for n, i in enumerate(order["items"]) if i["name"] in d.focus_products[-1:]]
+        return [order["items"][n] for n in picked]
+
+    def _payment(self, d: Dialog, order: dict[str, Any], allowed: list[dict[str, Any]]) -> str | None:
+        if not d.payment_text:
+            return None
+        hint = ent.payment_hint(d.payment_text)
+        if hint is None:
+            return None
+        ids = {pm["id"] for pm in allowed}
+        if hint.explicit_id:
+            return hint.explicit_id if hint.explicit_id in ids else None
+        if hint.original and order.get("payment_history"):
+            original = order["payment_history"][0]["payment_method_id"]
+            if original in ids and hint.source in (None, _source(original)):
+                return str(original)
+        fits = [pm for pm in allowed
+                if (hint.source is None or pm["source"] == hint.source)
+                and (hint.brand is None or str(pm.get("brand", "")).lower() == hint.brand)
+                and (hint.last_four is None or pm.get("last_four") == hint.last_four)]
+        return str(fits[0]["id"]) if len(fits) == 1 else None
+
+    def _user_address(self, d: Dialog) -> Step:
+        assert d.user is not None
+        if d.address is None:
+            d.asked = "address"
+            return reply(say.ask_address("for your account"))
+        return call("modify_user_address", {"user_id": d.user["user_id"], **d.address})
+
+    def _product_info(self, d: Dialog) -> Step:
+        if d.product_types is None:
+            return call("list_all_product_types", {})
+        text = " ".join(d.task_texts[-2:])
+        names = cm.match_products(text, d.product_types)
+        if not names:
+            d.finish()
+            return reply(say.product_unknown(d.product_types))
+        pid = d.product_types[names[0]]
+        d.focus_products = [*d.focus_products[-2:], names[0]]
+        product = d.products.get(pid)
+        if product is None:
+            return call("get_product_details", {"product_id": pid})
+        mentions = cm.option_mentions(d.task_texts[-1] if d.task_texts else "", product["variants"].values())
+        wanted = {m.keys[0]: m.value for m in mentions}
+        d.finish()
+        return reply(say.product(product, wanted or None))
+
+    def _plugin(self, task: str) -> ToolSpec | None:
+        if not task.startswith("plugin:"):
+            return None
+        name = task.removeprefix("plugin:")
+        return next((p for p in self.plugins if p.name == name), None)
+
+    def _plugin_flow(self, d: Dialog, spec: ToolSpec) -> Step:
+        args: dict[str, Any] = {}
+        for param, doc in spec.params.items():
+            if param in d.plugin_args:
+                args[param] = d.plugin_args[param]
+            elif param == "order_id" and d.order_id:
+                args[param] = d.order_id
+            else:
+                d.asked = f"param:{param}"
+                return reply(f"Could you tell me {doc.rstrip('.').lower() if doc else param.replace('_', ' ')}?")
+        return call(spec.name, args)
+
+
+_WRITES = {
+    "cancel_pending_order", "exchange_delivered_order_items", "modify_pending_order_address",
+    "modify_pending_order_items", "modify_pending_order_payment", "modify_user_address",
+    "return_delivered_order_items",
+}
+
+
+def _restore(messages: list[BaseMessage]) -> tuple[Dialog, list[BaseMessage]]:
+    for i in range(len(messages) - 1, -1, -1):
+        m = messages[i]
+        if isinstance(m, AIMessage) and STATE_KEY in m.additional_kwargs:
+            return Dialog.from_json(m.additional_kwargs[STATE_KEY]), messages[i + 1:]
+    return Dialog(), [m for m in messages if isinstance(m, HumanMessage | ToolMessage)]
+
+
+def _strip_storage_cards(text: str) -> str:
+    """'SD card' and 'CF card' are camera options, not payment cards."""
+    import re
+
+    return re.sub(r"\b(sd|cf)\s+cards?\b", " ", text, flags=re.I)
+
+
+def _source(pm_id: str) -> str:
+    return "gift_card" if pm_id.startswith("gift_card") else "paypal" if pm_id.startswith("paypal") else "credit_card"
+
+
+def _has_details(text: str) -> bool:
+    return bool(ent.order_ids(text) or ent.payment_hint(text) or ent.address(text) or ent.cancel_reason(text))
+
+
+def _answers(asked: str, text: str) -> bool:
+    """Does the message answer what we asked (so a stray intent guess does not derail the task)?"""
+    if asked == "auth":
+        return bool(ent.emails(text) or ent.zip_codes(text))
+    if asked == "order":
+        return bool(ent.order_ids(text))
+    if asked == "reason":
+        return ent.cancel_reason(text) is not None
+    if asked == "payment":
+        return ent.payment_hint(text) is not None
+    if asked == "address":
+        return ent.address(text) is not None or ent.says_default_address(text)
+    return asked in ("items", "options") and len(text.split()) <= 12
+
+
+def _mentions_for(item: dict[str, Any], product: dict[str, Any], texts: list[str]) -> list[cm.OptionMention]:
+    """Options the customer asked for, latest message winning per option, values they already have
+    dropped when they also named another (\"my black shoes, in white\" means white)."""
+    by_key: dict[tuple[str, ...], list[cm.OptionMention]] = {}
+    for t in texts:
+        found = cm.option_mentions(t, product["variants"].values())
+        fresh: dict[tuple[str, ...], list[cm.OptionMention]] = {}
+        for m in found:
+            fresh.setdefault(m.keys, []).append(m)
+        by_key.update(fresh)
+    chosen: list[cm.OptionMention] = []
+    for keys, ms in by_key.items():
+        changing = [m for m in ms if any(str(item["options"].get(k)) != m.value for k in keys)]
+        chosen.extend(changing or ms[:1])
+    if all(all(str(item["options"].get(k)) == m.value for k in m.keys) for m in chosen):
+        return []  # only what they already have: no wish expressed yet
+    return chosen
+
+
+def _summary(d: Dialog) -> str:
+    said = " | ".join(d.task_texts[-3:])[:400]
+    who = d.user_id or "unauthenticated customer"
+    return f"Customer {who} asks for a person. Last messages: {said}"

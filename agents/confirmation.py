@@ -1,0 +1,57 @@
+"""Is this message the customer's explicit "yes" to the action we listed?
+
+Decided by code, before any brain sees the message, so no model (ours or a hosted one) can talk
+itself into a write: a pending write becomes confirmed only when the very next customer message is
+an unambiguous yes. Anything hesitant, negated or changing the details is not a yes.
+"""
+
+from __future__ import annotations
+
+import re
+
+_YES = re.compile(
+    r"^(y|ye|yes+|yse|yea|yeah|yeh|yep|yup|ya|yas|sure|ok|okay|k|kk|confirm(ed)?|correct|right|affirmative|"
+    r"absolutely|definitely|certainly|of course|go ahead|go for it|do it|proceed|please do|please proceed|"
+    r"that'?s (right|correct|fine|good|it)|sounds good|looks good|perfect|great|fine|alright|all right|"
+    r"i confirm|yes i confirm|i agree|agreed|approved?|exactly|(yes|yeah|yep|ok|sure),? please|"
+    r"please|thanks|thank you|cool)$"
+)
+_NEGATION = re.compile(
+    r"\b(no|nope|nah|not|don'?t|dont|do not|never|wait|hold on|hang on|stop|cancel that|actually|instead|"
+    r"but|change|wrong|mistake|rather|isn'?t|wasn'?t|hmm+|maybe|unsure|not sure)\b"
+)
+_SPLIT = re.compile(r"[\s,.!;:]+")
+
+
+def _normalise(text: str) -> str:
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"[^a-z0-9' ,.!;:]", " ", text)
+    return re.sub(r"\s+", " ", text).strip(" ,.!;:")
+
+
+def is_explicit_yes(text: str) -> bool:
+    """True for 'yes', 'Yes please, go ahead', 'yep that's correct'; False for 'yes but...', 'no', 'hmm'."""
+    t = _normalise(text)
+    if not t or len(t) > 120 or _NEGATION.search(t):
+        return False
+    if _YES.match(t):
+        return True
+    # A yes followed only by filler: "yes please go ahead and cancel it", "ok confirm", "yep that's correct thanks"
+    words = [w for w in _SPLIT.split(t) if w]
+    if not words or len(words) > 12 or words[0] not in _YES_WORDS:
+        return False
+    return all(w in _FILLER for w in words[1:])
+
+
+_YES_WORDS = {"y", "ye", "yes", "yess", "yesss", "yse", "yea", "yeah", "yeh", "yep", "yup", "ya", "yas", "sure", "ok",
+              "okay", "kk", "confirm", "confirmed", "correct", "right", "absolutely", "definitely", "certainly",
+              "perfect", "great", "alright", "proceed", "agreed", "exactly", "go", "affirmative"}
+_FILLER = _YES_WORDS | {
+    "please", "pls", "plz", "go", "ahead", "and", "do", "it", "that", "proceed", "confirm", "i", "you", "can", "is",
+    "that's", "thats", "all", "correct", "right", "fine", "good", "sounds", "looks", "thanks", "thank", "so", "much",
+    "cancel", "return", "exchange", "change", "update", "modify", "switch", "them", "both", "those", "these",
+    "the", "order", "items", "item", "address", "payment", "with", "for", "me", "please", "of", "course",
+    "works", "for", "now", "this", "one", "then", "we're", "we", "are", "im", "i'm", "sure", "100", "totally",
+    "exactly", "perfect", "great", "ty", "thx", "a", "lot", "go", "on", "just", "make", "happen", "let's", "lets",
+    "refund", "process", "submit", "everything", "good", "to", "looks", "great", "am",
+}

@@ -1,0 +1,241 @@
+"""Reply templates, one per outcome. The fine-tuned generator (a later stage) rewrites these plans;
+the templates stay as its fallback, so every fact in them comes from a tool result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kefu.tools.orders.describe import address_text, item_text, money, options_text, payment_method_text
+
+HELP_TOPICS = (
+    "check an order's status or tracking, cancel or change a pending order (items, address, payment), "
+    "return or exchange delivered items, update your address, or answer questions about our products"
+)
+
+
+def greet() -> str:
+    return f"Hi! I'm the shop's assistant. I can {HELP_TOPICS}. How can I help you today?"
+
+
+def goodbye() -> str:
+    return "You're welcome! Thanks for shopping with us, and have a great day."
+
+
+def anything_else() -> str:
+    return "Is there anything else I can help you with?"
+
+
+def out_of_scope() -> str:
+    return f"Sorry, I can't help with that here. I can {HELP_TOPICS}. If you'd prefer, I can also connect you with a person."
+
+
+def ask_auth(task_phrase: str) -> str:
+    return (f"I can help you {task_phrase}. First I need to verify your identity: could you give me the email on "
+            "your account, or your first name, last name and zip code?")
+
+
+def auth_failed(by: str) -> str:
+    return (f"I couldn't find an account with that {by}. Could you double-check it, or try your first name, "
+            "last name and zip code (or your email) instead?")
+
+
+def auth_other_customer() -> str:
+    return ("This conversation is already verified for another account, and I can only help one customer per "
+            "conversation, so I can't look up or change anything for a different person.")
+
+
+def order_line(order: dict[str, Any]) -> str:
+    names = ", ".join(i["name"] for i in order["items"])
+    return f"{order['order_id']} ({order['status']}): {names}"
+
+
+def ask_order(orders: list[dict[str, Any]], purpose: str) -> str:
+    if not orders:
+        return f"Which order would you like to {purpose}? Please give me the order id (it looks like #W1234567)."
+    lines = "\n".join(f"- {order_line(o)}" for o in orders)
+    return f"Which order would you like to {purpose}? Here are the orders on your account:\n{lines}"
+
+
+def order_status(order: dict[str, Any]) -> str:
+    items = "\n".join(f"- {item_text(i)}" for i in order["items"])
+    tracking = [t for f in order.get("fulfillments", []) for t in f.get("tracking_id", [])]
+    lines = [f"Order {order['order_id']} is {order['status']}.", f"Items:\n{items}"]
+    if tracking:
+        lines.append(f"Tracking number{'s' if len(tracking) > 1 else ''}: {', '.join(tracking)}.")
+    elif order["status"] == "pending":
+        lines.append("It hasn't shipped yet, so there is no tracking number so far.")
+    a = order.get("address")
+    if a:
+        lines.append(f"It ships to {address_text(a)}.")
+    return "\n".join(lines)
+
+
+def orders_overview(orders: list[dict[str, Any]]) -> str:
+    lines = "\n".join(f"- {order_line(o)}" for o in orders)
+    return f"Here are your orders:\n{lines}\nWould you like the details or tracking of one of them?"
+
+
+def account(user: dict[str, Any], orders: list[dict[str, Any]] | None = None) -> str:
+    methods = "\n".join(f"- {payment_method_text(pm)}" for pm in user["payment_methods"].values())
+    order_ids = ", ".join(user["orders"]) or "none"
+    return (f"Here is what I have on your account ({user['email']}):\n"
+            f"Address: {address_text(user['address'])}\n"
+            f"Payment methods:\n{methods}\n"
+            f"Orders: {order_ids}")
+
+
+def wrong_status(order: dict[str, Any], task: str) -> str:
+    status, oid = order["status"], order["order_id"]
+    if task == "cancel_order":
+        if status == "delivered":
+            return (f"Order {oid} has already been delivered, so it can't be cancelled, but I can help you return "
+                    "or exchange its items instead.")
+        if status == "cancelled":
+            return f"Order {oid} is already cancelled."
+        return f"Order {oid} is {status}, so it can no longer be cancelled: only pending orders can be."
+    if task in ("return_items", "exchange_items"):
+        if status.startswith("pending"):
+            return (f"Order {oid} hasn't been delivered yet ({status}), so it can't be returned or exchanged. "
+                    "While it is pending I can cancel it or change its items, address or payment.")
+        return f"Order {oid} is {status}; only delivered orders can be returned or exchanged, and only once."
+    return (f"Order {oid} is {status}; only pending orders can be changed"
+            + (" (and items can be changed only once)." if status == "pending (item modified)" else "."))
+
+
+def ask_items(order: dict[str, Any], verb: str) -> str:
+    items = "\n".join(f"- {item_text(i)}" for i in order["items"])
+    return f"Which items from order {order['order_id']} would you like to {verb}?\n{items}"
+
+
+def ask_reason() -> str:
+    return ("Could you tell me the reason for the cancellation: is it no longer needed, or was it ordered by "
+            "mistake?")
+
+
+def ask_payment(methods: list[dict[str, Any]], purpose: str) -> str:
+    listed = "\n".join(f"- {payment_method_text(pm)}" for pm in methods)
+    return f"Which payment method should {purpose}?\n{listed}"
+
+
+def ask_options(item: dict[str, Any], product: dict[str, Any]) -> str:
+    choices: dict[str, set[str]] = {}
+    for v in product["variants"].values():
+        if v["available"]:
+            for k, x in v["options"].items():
+                choices.setdefault(k, set()).add(str(x))
+    listed = "; ".join(f"{k}: {', '.join(sorted(vals))}" for k, vals in choices.items())
+    return (f"What would you like instead of your {item['name']} ({options_text(item['options'])})? "
+            f"Available options: {listed}.")
+
+
+def ask_variant_pick(item: dict[str, Any], product: dict[str, Any], candidates: tuple[str, ...]) -> str:
+    lines = "\n".join(
+        f"- {options_text(product['variants'][c]['options'])} – {money(product['variants'][c]['price'])}"
+        for c in candidates[:8]
+    )
+    return f"There are a few {item['name']} options that match. Which one would you like?\n{lines}"
+
+
+def variant_unavailable(item: dict[str, Any]) -> str:
+    return (f"Sorry, the {item['name']} with those options is out of stock right now. Would you like a "
+            "different option?")
+
+
+def no_such_variant(item: dict[str, Any], product: dict[str, Any]) -> str:
+    return f"I couldn't find that option for the {item['name']}. " + ask_options(item, product)
+
+
+def ask_address(purpose: str) -> str:
+    return (f"What is the new address {purpose}? Please give the street, apartment or suite if any, city, "
+            "state and zip code.")
+
+
+def confirm(summary: str) -> str:
+    return f"Here is what I'll do:\n{summary}\nShall I go ahead? Please reply yes to confirm."
+
+
+def confirmation_declined() -> str:
+    return "Okay, I haven't changed anything. " + anything_else()
+
+
+def write_done(tool: str, result: dict[str, Any]) -> str:
+    if tool == "cancel_pending_order":
+        pm = result["payment_history"][0]["payment_method_id"] if result.get("payment_history") else ""
+        when = "right away" if pm.startswith("gift_card") else "within 5 to 7 business days"
+        return f"Done: order {result['order_id']} is cancelled, and the refund will reach you {when}. " + anything_else()
+    if tool == "return_delivered_order_items":
+        return (f"Done: the return for order {result['order_id']} is requested (status: {result['status']}). "
+                "You'll get an email explaining how to send the items back. " + anything_else())
+    if tool == "exchange_delivered_order_items":
+        return (f"Done: the exchange for order {result['order_id']} is requested (status: {result['status']}). "
+                "You'll get an email explaining how to send the items back; no new order is needed. "
+                + anything_else())
+    if tool == "modify_pending_order_items":
+        return f"Done: the items of order {result['order_id']} are updated (status: {result['status']}). " + anything_else()
+    if tool == "modify_pending_order_address":
+        return f"Done: order {result['order_id']} will now ship to {address_text(result['address'])}. " + anything_else()
+    if tool == "modify_pending_order_payment":
+        return f"Done: the payment method of order {result['order_id']} is changed. " + anything_else()
+    if tool == "modify_user_address":
+        return f"Done: your default address is now {address_text(result['address'])}. " + anything_else()
+    return "Done. " + anything_else()
+
+
+def write_refused(error: str) -> str:
+    return f"I couldn't do that: {error}. " + anything_else()
+
+
+def order_not_found(order_id: str) -> str:
+    return (f"I couldn't find order {order_id} on your account. Could you check the order id? It looks like "
+            "#W followed by seven digits.")
+
+
+def product(product: dict[str, Any], mentioned: dict[str, str] | None = None) -> str:
+    variants = list(product["variants"].values())
+    available = [v for v in variants if v["available"]]
+    if mentioned:
+        fits = [v for v in variants if all(str(v["options"].get(k)) == x for k, x in mentioned.items())]
+        want = ", ".join(f"{k} {x}" for k, x in mentioned.items())
+        if not fits:
+            return f"We don't have the {product['name']} with {want}."
+        in_stock = [v for v in fits if v["available"]]
+        if not in_stock:
+            return f"Sorry, the {product['name']} with {want} is currently out of stock."
+        lines = "\n".join(f"- {options_text(v['options'])} – {money(v['price'])}" for v in in_stock[:10])
+        return f"Yes, the {product['name']} with {want} is available:\n{lines}"
+    if not available:
+        return f"The {product['name']} is currently out of stock in every option."
+    prices = [v["price"] for v in available]
+    choices: dict[str, set[str]] = {}
+    for v in available:
+        for k, x in v["options"].items():
+            choices.setdefault(k, set()).add(str(x))
+    listed = "\n".join(f"- {k}: {', '.join(sorted(vals))}" for k, vals in choices.items())
+    return (f"The {product['name']} is available in {len(available)} of {len(variants)} options, from "
+            f"{money(min(prices))} to {money(max(prices))}:\n{listed}\nTell me the options you'd like and I'll "
+            "check the price and availability.")
+
+
+def product_unknown(types: dict[str, str]) -> str:
+    return "Which product do you mean? We sell: " + ", ".join(sorted(types)) + "."
+
+
+def handed_off() -> str:
+    return ("I've transferred you to a human agent, who will pick up this conversation shortly with everything "
+            "you've told me so far.")
+
+
+def tool_failed(offer_human: bool) -> str:
+    base = "Sorry, something went wrong on our side and I couldn't complete that. Nothing was changed."
+    if offer_human:
+        return base + " Would you like me to connect you with a person? Just say 'human'."
+    return base + " Could you try again in a moment?"
+
+
+def policy(section_title: str, text: str) -> str:
+    return f"From our policy ({section_title}):\n{text}\nIs there anything I can do for one of your orders?"
+
+
+def didnt_understand() -> str:
+    return f"Sorry, I didn't quite get that. I can {HELP_TOPICS}. What would you like to do?"

@@ -1,0 +1,1 @@
+"""kefu.evals: evaluation suites, the scenario format and runner, reports."""

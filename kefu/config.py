@@ -1,0 +1,82 @@
+"""One configuration model with a section per area: a YAML file, a dict, or `KEFU_*` environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """`$KEFU_HOME`, else `~/.kefu`: where the demo shop, sessions and caches live."""
+    return Path(os.environ.get("KEFU_HOME", Path.home() / ".kefu")).expanduser()
+
+
+class ShopConfig(BaseModel):
+    database_url: str | None = None
+    """Any SQLAlchemy URL; default: SQLite at DATA_DIR/shop.sqlite."""
+
+
+class SessionsConfig(BaseModel):
+    url: str | None = None
+    """sqlite:///PATH (default DATA_DIR/sessions.sqlite) or memory://."""
+
+
+class BrainConfig(BaseModel):
+    kind: Literal["embedded", "openai"] = "embedded"
+    """`embedded`: kefu's own NLU + flows, no LLM. `openai`: any OpenAI-compatible endpoint (vLLM, Ollama...)."""
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    """Name of the environment variable holding the endpoint's key (the key itself never sits in config)."""
+    temperature: float = 0.0
+    timeout_s: float = 60.0
+
+
+class ToolsConfig(BaseModel):
+    plugins: list[str] = Field(default_factory=list)
+    """Names of installed plugin tools (entry-point group `kefu.tools`) to enable."""
+
+
+class LimitsConfig(BaseModel):
+    max_message_chars: int = 4000
+    max_steps_per_turn: int = 40
+    """LangGraph steps (model calls + tool calls) before a turn is cut short with an apology."""
+
+
+class Config(BaseSettings):
+    """Everything an Assistant needs; every field has an embedded default."""
+
+    model_config = SettingsConfigDict(env_prefix="KEFU_", env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    shop: ShopConfig = Field(default_factory=ShopConfig)
+    sessions: SessionsConfig = Field(default_factory=SessionsConfig)
+    brain: BrainConfig = Field(default_factory=BrainConfig)
+    tools: ToolsConfig = Field(default_factory=ToolsConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+
+    @classmethod
+    def load(cls, source: str | Path | dict[str, Any] | None = None) -> Config:
+        """From a YAML file path, a dict, or nothing (defaults plus environment)."""
+        if source is None:
+            return cls()
+        if isinstance(source, dict):
+            return cls(**source)
+        path = Path(source)
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: the config file must hold a mapping")
+        return cls(**data)
+
+    @property
+    def shop_url(self) -> str:
+        return self.shop.database_url or f"sqlite:///{self.data_dir / 'shop.sqlite'}"
+
+    @property
+    def sessions_url(self) -> str:
+        return self.sessions.url or f"sqlite:///{self.data_dir / 'sessions.sqlite'}"
