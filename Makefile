@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint bench clean services
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PY) -m venv $(VENV)
@@ -23,7 +23,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) lint
+# Servers some tests use (started by the tests themselves on loopback). In CI they are installed
+# from Debian; elsewhere those tests skip and say why.
+services:
+ifeq ($(CI),true)
+	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) \
+		|| echo "redis-server could not be installed: the Redis tests will skip"
+endif
+
+test: $(STAMP) lint services
 	$(BIN)/pytest -q -m "not slow"
 
 bench: $(STAMP)

@@ -8,6 +8,11 @@ from kefu.agents.sessions import open_checkpointer
 from kefu.agents.state import KefuState
 
 __all__ = [
-    "EmbeddedBrain", "KefuState", "ScriptedChatModel", "build_agent", "is_explicit_yes", "open_checkpointer",
+    "EmbeddedBrain",
+    "KefuState",
+    "ScriptedChatModel",
+    "build_agent",
+    "is_explicit_yes",
+    "open_checkpointer",
     "system_prompt",
 ]

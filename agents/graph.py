@@ -29,8 +29,11 @@ def system_prompt() -> str:
 
 
 def build_agent(
-    brain: BaseChatModel, tools: Sequence[BaseTool], checkpointer: BaseCheckpointSaver[Any] | None,
-    *, prompt: str | None = None,
+    brain: BaseChatModel,
+    tools: Sequence[BaseTool],
+    checkpointer: BaseCheckpointSaver[Any] | None,
+    *,
+    prompt: str | None = None,
 ) -> Any:
     """The compiled LangGraph agent: brain → one tool call at a time → brain, until it replies."""
     return create_agent(

@@ -8,8 +8,38 @@ from functools import lru_cache
 from importlib import resources
 
 _WORD = re.compile(r"[a-z]+")
-_STOP = {"the", "a", "an", "to", "of", "and", "or", "is", "are", "can", "i", "my", "you", "your", "it", "do", "be",
-         "in", "on", "for", "if", "what", "how", "with", "will", "should", "order", "orders", "user", "agent"}
+_STOP = {
+    "the",
+    "a",
+    "an",
+    "to",
+    "of",
+    "and",
+    "or",
+    "is",
+    "are",
+    "can",
+    "i",
+    "my",
+    "you",
+    "your",
+    "it",
+    "do",
+    "be",
+    "in",
+    "on",
+    "for",
+    "if",
+    "what",
+    "how",
+    "with",
+    "will",
+    "should",
+    "order",
+    "orders",
+    "user",
+    "agent",
+}
 
 
 @lru_cache(maxsize=1)
@@ -36,7 +66,9 @@ def _words(text: str) -> set[str]:
 def best_section(question: str) -> tuple[str, str] | None:
     """(title, text) of the best-matching policy section, or None when nothing overlaps."""
     q = _words(question)
-    scored = [(len(q & (_words(title) | _words(body))) + 2 * len(q & _words(title)), title, body)
-              for title, body in _sections()]
+    scored = [
+        (len(q & (_words(title) | _words(body))) + 2 * len(q & _words(title)), title, body)
+        for title, body in _sections()
+    ]
     score, title, body = max(scored)
     return (title, body) if score > 0 else None

@@ -31,18 +31,24 @@ def out_of_scope() -> str:
 
 
 def ask_auth(task_phrase: str) -> str:
-    return (f"I can help you {task_phrase}. First I need to verify your identity: could you give me the email on "
-            "your account, or your first name, last name and zip code?")
+    return (
+        f"I can help you {task_phrase}. First I need to verify your identity: could you give me the email on "
+        "your account, or your first name, last name and zip code?"
+    )
 
 
 def auth_failed(by: str) -> str:
-    return (f"I couldn't find an account with that {by}. Could you double-check it, or try your first name, "
-            "last name and zip code (or your email) instead?")
+    return (
+        f"I couldn't find an account with that {by}. Could you double-check it, or try your first name, "
+        "last name and zip code (or your email) instead?"
+    )
 
 
 def auth_other_customer() -> str:
-    return ("This conversation is already verified for another account, and I can only help one customer per "
-            "conversation, so I can't look up or change anything for a different person.")
+    return (
+        "This conversation is already verified for another account, and I can only help one customer per "
+        "conversation, so I can't look up or change anything for a different person."
+    )
 
 
 def order_line(order: dict[str, Any]) -> str:
@@ -52,7 +58,9 @@ def order_line(order: dict[str, Any]) -> str:
 
 def ask_order(orders: list[dict[str, Any]], purpose: str) -> str:
     if not orders:
-        return f"Which order would you like to {purpose}? Please give me the order id (it looks like #W1234567)."
+        return (
+            f"Which order would you like to {purpose}? Please give me the order id (it looks like #W1234567)."
+        )
     lines = "\n".join(f"- {order_line(o)}" for o in orders)
     return f"Which order would you like to {purpose}? Here are the orders on your account:\n{lines}"
 
@@ -65,9 +73,13 @@ def order_status(order: dict[str, Any]) -> str:
         lines.append(f"Tracking number{'s' if len(tracking) > 1 else ''}: {', '.join(tracking)}.")
     elif order["status"] == "pending":
         lines.append("It hasn't shipped yet, so there is no tracking number so far.")
+    paid = sum(p["amount"] for p in order.get("payment_history", []) if p["transaction_type"] == "payment")
+    refunded = sum(p["amount"] for p in order.get("payment_history", []) if p["transaction_type"] == "refund")
+    if paid:
+        lines.append(f"Total paid: {money(paid)}" + (f" (refunded: {money(refunded)})." if refunded else "."))
     a = order.get("address")
     if a:
-        lines.append(f"It ships to {address_text(a)}.")
+        lines.append(f"Shipping address: {address_text(a)}.")
     return "\n".join(lines)
 
 
@@ -78,29 +90,40 @@ def orders_overview(orders: list[dict[str, Any]]) -> str:
 
 def account(user: dict[str, Any], orders: list[dict[str, Any]] | None = None) -> str:
     methods = "\n".join(f"- {payment_method_text(pm)}" for pm in user["payment_methods"].values())
-    order_ids = ", ".join(user["orders"]) or "none"
-    return (f"Here is what I have on your account ({user['email']}):\n"
-            f"Address: {address_text(user['address'])}\n"
-            f"Payment methods:\n{methods}\n"
-            f"Orders: {order_ids}")
+    if orders:
+        listed = "\n".join(f"- {order_line(o)}" for o in orders)
+    else:
+        listed = ", ".join(user["orders"]) or "none"
+    return (
+        f"Here is what I have on your account ({user['email']}):\n"
+        f"Address: {address_text(user['address'])}\n"
+        f"Payment methods:\n{methods}\n"
+        f"Orders:\n{listed}\n"
+        "Would you like the details of one of these orders?"
+    )
 
 
 def wrong_status(order: dict[str, Any], task: str) -> str:
     status, oid = order["status"], order["order_id"]
     if task == "cancel_order":
         if status == "delivered":
-            return (f"Order {oid} has already been delivered, so it can't be cancelled, but I can help you return "
-                    "or exchange its items instead.")
+            return (
+                f"Order {oid} has already been delivered, so it can't be cancelled, but I can help you return "
+                "or exchange its items instead."
+            )
         if status == "cancelled":
             return f"Order {oid} is already cancelled."
         return f"Order {oid} is {status}, so it can no longer be cancelled: only pending orders can be."
     if task in ("return_items", "exchange_items"):
         if status.startswith("pending"):
-            return (f"Order {oid} hasn't been delivered yet ({status}), so it can't be returned or exchanged. "
-                    "While it is pending I can cancel it or change its items, address or payment.")
+            return (
+                f"Order {oid} hasn't been delivered yet ({status}), so it can't be returned or exchanged. "
+                "While it is pending I can cancel it or change its items, address or payment."
+            )
         return f"Order {oid} is {status}; only delivered orders can be returned or exchanged, and only once."
-    return (f"Order {oid} is {status}; only pending orders can be changed"
-            + (" (and items can be changed only once)." if status == "pending (item modified)" else "."))
+    return f"Order {oid} is {status}; only pending orders can be changed" + (
+        " (and items can be changed only once)." if status == "pending (item modified)" else "."
+    )
 
 
 def ask_items(order: dict[str, Any], verb: str) -> str:
@@ -109,8 +132,10 @@ def ask_items(order: dict[str, Any], verb: str) -> str:
 
 
 def ask_reason() -> str:
-    return ("Could you tell me the reason for the cancellation: is it no longer needed, or was it ordered by "
-            "mistake?")
+    return (
+        "Could you tell me the reason for the cancellation: is it no longer needed, or was it ordered by "
+        "mistake?"
+    )
 
 
 def ask_payment(methods: list[dict[str, Any]], purpose: str) -> str:
@@ -125,8 +150,10 @@ def ask_options(item: dict[str, Any], product: dict[str, Any]) -> str:
             for k, x in v["options"].items():
                 choices.setdefault(k, set()).add(str(x))
     listed = "; ".join(f"{k}: {', '.join(sorted(vals))}" for k, vals in choices.items())
-    return (f"What would you like instead of your {item['name']} ({options_text(item['options'])})? "
-            f"Available options: {listed}.")
+    return (
+        f"What would you like instead of your {item['name']} ({options_text(item['options'])})? "
+        f"Available options: {listed}."
+    )
 
 
 def ask_variant_pick(item: dict[str, Any], product: dict[str, Any], candidates: tuple[str, ...]) -> str:
@@ -138,8 +165,10 @@ def ask_variant_pick(item: dict[str, Any], product: dict[str, Any], candidates: 
 
 
 def variant_unavailable(item: dict[str, Any]) -> str:
-    return (f"Sorry, the {item['name']} with those options is out of stock right now. Would you like a "
-            "different option?")
+    return (
+        f"Sorry, the {item['name']} with those options is out of stock right now. Would you like a "
+        "different option?"
+    )
 
 
 def no_such_variant(item: dict[str, Any], product: dict[str, Any]) -> str:
@@ -147,8 +176,10 @@ def no_such_variant(item: dict[str, Any], product: dict[str, Any]) -> str:
 
 
 def ask_address(purpose: str) -> str:
-    return (f"What is the new address {purpose}? Please give the street, apartment or suite if any, city, "
-            "state and zip code.")
+    return (
+        f"What is the new address {purpose}? Please give the street, apartment or suite if any, city, "
+        "state and zip code."
+    )
 
 
 def confirm(summary: str) -> str:
@@ -163,18 +194,31 @@ def write_done(tool: str, result: dict[str, Any]) -> str:
     if tool == "cancel_pending_order":
         pm = result["payment_history"][0]["payment_method_id"] if result.get("payment_history") else ""
         when = "right away" if pm.startswith("gift_card") else "within 5 to 7 business days"
-        return f"Done: order {result['order_id']} is cancelled, and the refund will reach you {when}. " + anything_else()
+        return (
+            f"Done: order {result['order_id']} is cancelled, and the refund will reach you {when}. "
+            + anything_else()
+        )
     if tool == "return_delivered_order_items":
-        return (f"Done: the return for order {result['order_id']} is requested (status: {result['status']}). "
-                "You'll get an email explaining how to send the items back. " + anything_else())
+        return (
+            f"Done: the return for order {result['order_id']} is requested (status: {result['status']}). "
+            "You'll get an email explaining how to send the items back. " + anything_else()
+        )
     if tool == "exchange_delivered_order_items":
-        return (f"Done: the exchange for order {result['order_id']} is requested (status: {result['status']}). "
-                "You'll get an email explaining how to send the items back; no new order is needed. "
-                + anything_else())
+        return (
+            f"Done: the exchange for order {result['order_id']} is requested (status: {result['status']}). "
+            "You'll get an email explaining how to send the items back; no new order is needed. "
+            + anything_else()
+        )
     if tool == "modify_pending_order_items":
-        return f"Done: the items of order {result['order_id']} are updated (status: {result['status']}). " + anything_else()
+        return (
+            f"Done: the items of order {result['order_id']} are updated (status: {result['status']}). "
+            + anything_else()
+        )
     if tool == "modify_pending_order_address":
-        return f"Done: order {result['order_id']} will now ship to {address_text(result['address'])}. " + anything_else()
+        return (
+            f"Done: order {result['order_id']} will now ship to {address_text(result['address'])}. "
+            + anything_else()
+        )
     if tool == "modify_pending_order_payment":
         return f"Done: the payment method of order {result['order_id']} is changed. " + anything_else()
     if tool == "modify_user_address":
@@ -187,8 +231,10 @@ def write_refused(error: str) -> str:
 
 
 def order_not_found(order_id: str) -> str:
-    return (f"I couldn't find order {order_id} on your account. Could you check the order id? It looks like "
-            "#W followed by seven digits.")
+    return (
+        f"I couldn't find order {order_id} on your account. Could you check the order id? It looks like "
+        "#W followed by seven digits."
+    )
 
 
 def product(product: dict[str, Any], mentioned: dict[str, str] | None = None) -> str:
@@ -212,9 +258,11 @@ def product(product: dict[str, Any], mentioned: dict[str, str] | None = None) ->
         for k, x in v["options"].items():
             choices.setdefault(k, set()).add(str(x))
     listed = "\n".join(f"- {k}: {', '.join(sorted(vals))}" for k, vals in choices.items())
-    return (f"The {product['name']} is available in {len(available)} of {len(variants)} options, from "
-            f"{money(min(prices))} to {money(max(prices))}:\n{listed}\nTell me the options you'd like and I'll "
-            "check the price and availability.")
+    return (
+        f"The {product['name']} is available in {len(available)} of {len(variants)} options, from "
+        f"{money(min(prices))} to {money(max(prices))}:\n{listed}\nTell me the options you'd like and I'll "
+        "check the price and availability."
+    )
 
 
 def product_unknown(types: dict[str, str]) -> str:
@@ -222,8 +270,10 @@ def product_unknown(types: dict[str, str]) -> str:
 
 
 def handed_off() -> str:
-    return ("I've transferred you to a human agent, who will pick up this conversation shortly with everything "
-            "you've told me so far.")
+    return (
+        "I've transferred you to a human agent, who will pick up this conversation shortly with everything "
+        "you've told me so far."
+    )
 
 
 def tool_failed(offer_human: bool) -> str:

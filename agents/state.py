@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired
 
 from langchain.agents import AgentState
-from typing_extensions import NotRequired
 
 from kefu.tools.context import PendingAction
 

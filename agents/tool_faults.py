@@ -34,7 +34,9 @@ class ToolFaultMiddleware(AgentMiddleware[Any, Any]):
             reason = "timed out" if isinstance(e, TimeoutError) else type(e).__name__
             failures = int((request.state or {}).get("tool_failures", 0) or 0) + 1
             msg = ToolMessage(
-                TOOL_FAILED.format(reason=reason), tool_call_id=request.tool_call["id"] or "", name=name,
+                TOOL_FAILED.format(reason=reason),
+                tool_call_id=request.tool_call["id"] or "",
+                name=name,
                 status="error",
             )
             return Command(update={"messages": [msg], "tool_failures": failures})

@@ -97,7 +97,9 @@ class ScenarioResult:
         for t in self.transcript:
             lines.append(f"  customer: {t.customer}")
             for c in t.tool_calls:
-                lines.append(f"    tool {c['name']} {json.dumps(c['args'])} -> {(c.get('error') or 'ok')[:80]}")
+                lines.append(
+                    f"    tool {c['name']} {json.dumps(c['args'])} -> {(c.get('error') or 'ok')[:80]}"
+                )
             lines.append(f"  bot: {t.reply}")
         return "\n".join(lines)
 
@@ -129,7 +131,9 @@ _ORDER = re.compile(r"#W\d{7}")
 
 
 def run_scenario(
-    scenario: Scenario, make_assistant: Callable[[str, Path], Any], template: ShopTemplate | None = None,
+    scenario: Scenario,
+    make_assistant: Callable[[str, Path], Any],
+    template: ShopTemplate | None = None,
 ) -> ScenarioResult:
     """Run one scenario. `make_assistant(shop_url, data_dir)` builds the assistant under test."""
     from sqlalchemy import create_engine
@@ -179,8 +183,16 @@ def run_scenario(
         matched = sum(1 for w in _canon(writes) if w in _canon(want))
         precision = matched / len(writes) if writes else 1.0
         recall = matched / len(want) if want else 1.0
-        return ScenarioResult(scenario, not failures and not violations, failures, violations, transcript, writes,
-                              precision, recall)
+        return ScenarioResult(
+            scenario,
+            not failures and not violations,
+            failures,
+            violations,
+            transcript,
+            writes,
+            precision,
+            recall,
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -243,7 +255,10 @@ class SuiteResult:
 
 
 def run_suite(
-    scenarios: list[Scenario], make_assistant: Callable[[str, Path], Any], *, progress: bool = False,
+    scenarios: list[Scenario],
+    make_assistant: Callable[[str, Path], Any],
+    *,
+    progress: bool = False,
 ) -> SuiteResult:
     template = ShopTemplate()
     results = []
@@ -263,4 +278,6 @@ def embedded_assistant(shop_url: str, data_dir: Path) -> Any:
     from kefu.assistant import Assistant
     from kefu.config import Config
 
-    return Assistant(Config(data_dir=data_dir, shop={"database_url": shop_url}, sessions={"url": "memory://"}))
+    return Assistant(
+        Config(data_dir=data_dir, shop={"database_url": shop_url}, sessions={"url": "memory://"})
+    )

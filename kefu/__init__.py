@@ -22,8 +22,19 @@ if TYPE_CHECKING:
     from kefu.tools.plugins import ToolDefinitionError, tool
 
 __all__ = [
-    "Assistant", "Config", "ConfigError", "EmbeddedBrain", "InvalidMessage", "KefuError", "Reply",
-    "ScriptedChatModel", "ToolCallRecord", "ToolContext", "ToolDefinitionError", "__version__", "tool",
+    "Assistant",
+    "Config",
+    "ConfigError",
+    "EmbeddedBrain",
+    "InvalidMessage",
+    "KefuError",
+    "Reply",
+    "ScriptedChatModel",
+    "ToolCallRecord",
+    "ToolContext",
+    "ToolDefinitionError",
+    "__version__",
+    "tool",
 ]
 
 _LAZY = {

@@ -20,13 +20,16 @@ from kefu.config import Config
 from kefu.errors import ConfigError
 from kefu.message_checks import PROBLEM_REPLIES, check_message
 from kefu.reply import Reply, ToolCallRecord
+from kefu.timing import TurnTimer
 from kefu.tools import SHOP_TOOLS, Deps, KefuTool, OrderStore, load_plugins, load_shop
 from kefu.tools.plugins import ToolSpec
 
 log = logging.getLogger("kefu")
 
-FAILURE_REPLY = ("Sorry, something went wrong on my side and I couldn't finish that. Nothing was changed. "
-                 "Would you like me to connect you with a person?")
+FAILURE_REPLY = (
+    "Sorry, something went wrong on my side and I couldn't finish that. Nothing was changed. "
+    "Would you like me to connect you with a person?"
+)
 
 
 def _engine(url: str) -> Any:
@@ -34,12 +37,14 @@ def _engine(url: str) -> Any:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False} if url.startswith("sqlite") else {})
     if url.startswith("sqlite"):
+
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=5000")
             cur.close()
+
     return engine
 
 
@@ -51,14 +56,18 @@ class Assistant:
     """
 
     def __init__(
-        self, config: Config | None = None, *, chat_model: BaseChatModel | None = None,
+        self,
+        config: Config | None = None,
+        *,
+        chat_model: BaseChatModel | None = None,
         tools: Sequence[BaseTool | KefuTool] = (),
     ) -> None:
         self.config = config or Config()
         self.engine = _engine(self.config.shop_url)
         if not inspect(self.engine).has_table("customers"):
             raise ConfigError(
-                f"no shop at {self.config.shop_url}: run `kefu shop init` (or use Assistant.demo())")
+                f"no shop at {self.config.shop_url}: run `kefu shop init` (or use Assistant.demo())"
+            )
         self.store = OrderStore(self.engine)
         extra: list[BaseTool | KefuTool] = [*load_plugins(self.config.tools.plugins), *tools]
         self.plugin_specs: list[ToolSpec] = [t.spec for t in extra if isinstance(t, KefuTool)]
@@ -97,9 +106,13 @@ class Assistant:
             raise ConfigError("brain.kind 'openai' needs brain.model and brain.base_url")
         import os
 
-        return ChatOpenAI(model=brain.model, base_url=brain.base_url, temperature=brain.temperature,
-                          api_key=os.environ.get(brain.api_key_env, "not-needed"),  # type: ignore[arg-type]
-                          timeout=brain.timeout_s)
+        return ChatOpenAI(
+            model=brain.model,
+            base_url=brain.base_url,
+            temperature=brain.temperature,
+            api_key=os.environ.get(brain.api_key_env, "not-needed"),  # type: ignore[arg-type]
+            timeout=brain.timeout_s,
+        )
 
     # ---- one turn -------------------------------------------------------------------------------
     def respond(self, text: str, session_id: str = "default") -> Reply:
@@ -117,29 +130,46 @@ class Assistant:
         return await asyncio.to_thread(self.respond, text, session_id)
 
     def _turn(self, text: str, session_id: str, started: float) -> Reply:
-        cfg = {"configurable": {"thread_id": session_id}, "recursion_limit": self.config.limits.max_steps_per_turn}
+        cfg: dict[str, Any] = {
+            "configurable": {"thread_id": session_id},
+            "recursion_limit": self.config.limits.max_steps_per_turn,
+        }
         state = self.agent.get_state(cfg).values or {}
         before = len(state.get("messages", []))
         pending = state.get("pending_action")
         # The confirmation is decided here, in code, before any model reads the message.
         confirmed = pending if pending and is_explicit_yes(text) else None
-        update = {"messages": [HumanMessage(text)], "confirmed_action": confirmed,
-                  "pending_action": pending if confirmed else None}
+        update = {
+            "messages": [HumanMessage(text)],
+            "confirmed_action": confirmed,
+            "pending_action": pending if confirmed else None,
+        }
         deps = Deps(store=self.store, session_id=session_id)
+        timer = TurnTimer()
+        cfg["callbacks"] = [timer]
         try:
             result = self.agent.invoke(update, cfg, context=deps)
         except Exception:
             log.exception("turn failed in session %s", session_id)
-            return Reply(text=FAILURE_REPLY, session_id=session_id, handoff=False,
-                         timings={"total": _ms(started)}, customer_id=state.get("customer_id"))
-        messages: list[BaseMessage] = result["messages"][before + 1:]
+            return Reply(
+                text=FAILURE_REPLY,
+                session_id=session_id,
+                handoff=False,
+                timings={"total": _ms(started)},
+                customer_id=state.get("customer_id"),
+            )
+        messages: list[BaseMessage] = result["messages"][before + 1 :]
         final = next((m for m in reversed(messages) if isinstance(m, AIMessage) and not m.tool_calls), None)
         return Reply(
             text=_text(final) if final is not None else FAILURE_REPLY,
             session_id=session_id,
             tool_calls=_tool_records(messages),
             handoff=bool(result.get("handoff")),
-            timings={"total": _ms(started)},
+            timings={
+                "total": _ms(started),
+                "model": round(timer.model_s * 1000, 2),
+                "tools": round(timer.tools_s * 1000, 2),
+            },
             customer_id=result.get("customer_id"),
         )
 
@@ -199,10 +229,17 @@ def _tool_records(messages: list[BaseMessage]) -> list[ToolCallRecord]:
             for c in m.tool_calls:
                 tm = results.get(c["id"] or "")
                 content = _text(tm) if tm is not None else None
-                failed = content is None or content.startswith("Error:") or (tm is not None and tm.status == "error")
-                records.append(ToolCallRecord(
-                    name=c["name"], args=dict(c["args"]),
-                    result=None if failed else content,
-                    error=(content or "no result").removeprefix("Error: ") if failed else None,
-                ))
+                failed = (
+                    content is None
+                    or content.startswith("Error:")
+                    or (tm is not None and tm.status == "error")
+                )
+                records.append(
+                    ToolCallRecord(
+                        name=c["name"],
+                        args=dict(c["args"]),
+                        result=None if failed else content,
+                        error=(content or "no result").removeprefix("Error: ") if failed else None,
+                    )
+                )
     return records

@@ -49,7 +49,7 @@ def check_message(raw: object, *, max_chars: int) -> CheckedMessage:
 PROBLEM_REPLIES = {
     "empty": "It looks like your message was empty. How can I help you today?",
     "too_long": "That message is too long for me to read in one go. Could you shorten it to the main question "
-                "(a few sentences, under {max_chars} characters)?",
+    "(a few sentences, under {max_chars} characters)?",
     "not_text": "I couldn't read that message: it looks like binary data rather than text. Could you type your "
-                "question?",
+    "question?",
 }

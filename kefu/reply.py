@@ -41,13 +41,25 @@ class Reply:
     @property
     def writes(self) -> list[ToolCallRecord]:
         """Tool calls of this turn that changed data (confirmed writes that succeeded)."""
-        return [c for c in self.tool_calls if c.error is None and c.result is not None
-                and c.result.startswith("{") and '"confirmation_required"' not in c.result
-                and c.name in _WRITE_NAMES]
+        return [
+            c
+            for c in self.tool_calls
+            if c.error is None
+            and c.result is not None
+            and c.result.startswith("{")
+            and '"confirmation_required"' not in c.result
+            and c.name in _WRITE_NAMES
+        ]
 
 
-_WRITE_NAMES = frozenset({
-    "cancel_pending_order", "exchange_delivered_order_items", "modify_pending_order_address",
-    "modify_pending_order_items", "modify_pending_order_payment", "modify_user_address",
-    "return_delivered_order_items",
-})
+_WRITE_NAMES = frozenset(
+    {
+        "cancel_pending_order",
+        "exchange_delivered_order_items",
+        "modify_pending_order_address",
+        "modify_pending_order_items",
+        "modify_pending_order_payment",
+        "modify_user_address",
+        "return_delivered_order_items",
+    }
+)

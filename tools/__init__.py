@@ -5,7 +5,20 @@ from kefu.tools.orders import SHOP_TOOLS, WRITE_TOOLS, NotFound, OrderStore, Sho
 from kefu.tools.plugins import KefuTool, ToolDefinitionError, ToolSpec, discover_plugins, load_plugins, tool
 
 __all__ = [
-    "SHOP_TOOLS", "WRITE_TOOLS", "Deps", "KefuTool", "NotFound", "OrderStore", "PendingAction", "SessionFacts",
-    "ShopError", "ToolContext", "ToolDefinitionError", "ToolSpec", "discover_plugins", "load_plugins", "load_shop",
+    "SHOP_TOOLS",
+    "WRITE_TOOLS",
+    "Deps",
+    "KefuTool",
+    "NotFound",
+    "OrderStore",
+    "PendingAction",
+    "SessionFacts",
+    "ShopError",
+    "ToolContext",
+    "ToolDefinitionError",
+    "ToolSpec",
+    "discover_plugins",
+    "load_plugins",
+    "load_shop",
     "tool",
 ]

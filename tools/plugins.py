@@ -53,7 +53,9 @@ class ToolSpec:
 class KefuTool:
     """A plugin tool: the typed function, its spec, and its validated argument model."""
 
-    def __init__(self, fn: Callable[..., Any], spec: ToolSpec, args_model: type[BaseModel], ctx_param: str | None):
+    def __init__(
+        self, fn: Callable[..., Any], spec: ToolSpec, args_model: type[BaseModel], ctx_param: str | None
+    ):
         self.fn = fn
         self.spec = spec
         self.args_model = args_model
@@ -90,36 +92,34 @@ class KefuTool:
 
         kefu_tool = self
 
-        def run(runtime: ToolRuntime, **kwargs: Any) -> Any:
+        def run(runtime: ToolRuntime[Any, Any], **kwargs: Any) -> Any:
             ctx = ToolContext(deps=runtime.context, customer_id=runtime.state.get("customer_id"))
             needs_customer = any(s != "public" for s in kefu_tool.spec.scopes)
             if needs_customer and ctx.customer_id is None:
                 return NOT_AUTHENTICATED
             if kefu_tool.spec.needs_confirmation:
+
                 def write(dry: bool) -> dict[str, Any]:
                     return {} if dry else {"result": _jsonable(kefu_tool.invoke(kwargs, ctx))}
 
                 return confirmed_write(runtime, kefu_tool.spec.name, kwargs, write)
             return _jsonable(kefu_tool.invoke(kwargs, ctx))
 
-        return _StructuredPluginTool(
+        # The schema LangChain sees: the tool's own fields plus `runtime`, which LangGraph injects and
+        # which is left out of what the model is shown.
+        schema = create_model(
+            f"{self.spec.name}_input",
+            __config__=ConfigDict(arbitrary_types_allowed=True),
+            runtime=(ToolRuntime[Any, Any], None),
+            **{name: (f.annotation, f) for name, f in self.args_model.model_fields.items()},
+        )
+        return StructuredTool(
             name=self.spec.name,
             description=self.spec.description,
-            args_schema=self.args_model,
+            args_schema=schema,
             func=run,
             metadata={"kefu": self.spec},
         )
-
-
-class _StructuredPluginTool(StructuredTool):
-    """A StructuredTool whose function receives the LangGraph ToolRuntime (injected, not in the schema)."""
-
-    def _run(self, *args: Any, run_manager: Any = None, config: Any = None, **kwargs: Any) -> Any:
-        return self.func(*args, **kwargs) if self.func else None
-
-    @property
-    def _injected_args_keys(self) -> frozenset[str]:
-        return frozenset({"runtime"})
 
 
 def _jsonable(value: Any) -> str:
@@ -203,7 +203,9 @@ def tool(
         ctx_param = None
         for p in inspect.signature(fn).parameters.values():
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                raise ToolDefinitionError(f"tool {tool_name!r}: *args and **kwargs cannot be described to an agent")
+                raise ToolDefinitionError(
+                    f"tool {tool_name!r}: *args and **kwargs cannot be described to an agent"
+                )
             if p.name not in hints:
                 raise ToolDefinitionError(f"tool {tool_name!r}: parameter {p.name!r} needs a type hint")
             if hints[p.name] is ToolContext:
@@ -218,12 +220,19 @@ def tool(
             model.model_json_schema()
         except Exception as e:
             raise ToolDefinitionError(f"tool {tool_name!r}: its parameters have no JSON schema: {e}") from e
-        confirm = needs_confirmation if needs_confirmation is not None else any(
-            s.endswith(":write") for s in scope_list
+        confirm = (
+            needs_confirmation
+            if needs_confirmation is not None
+            else any(s.endswith(":write") for s in scope_list)
         )
         spec = ToolSpec(
-            name=tool_name, description=description, scopes=scope_list, needs_confirmation=confirm,
-            timeout=timeout, examples=tuple(examples), params={k: v for k, v in param_docs.items() if k in fields},
+            name=tool_name,
+            description=description,
+            scopes=scope_list,
+            needs_confirmation=confirm,
+            timeout=timeout,
+            examples=tuple(examples),
+            params={k: v for k, v in param_docs.items() if k in fields},
         )
         return KefuTool(fn, spec, model, ctx_param)
 
@@ -242,13 +251,17 @@ def load_plugins(names: Iterable[str]) -> list[KefuTool | BaseTool]:
     for name in names:
         if name not in available:
             known = ", ".join(sorted(available)) or "none installed"
-            raise LookupError(f"plugin tool {name!r} is not installed (entry-point group {ENTRY_POINT_GROUP}: {known})")
+            raise LookupError(
+                f"plugin tool {name!r} is not installed (entry-point group {ENTRY_POINT_GROUP}: {known})"
+            )
         obj = available[name].load()
         if callable(obj) and not isinstance(obj, KefuTool | BaseTool):
             obj = obj()
         items = obj if isinstance(obj, list | tuple) else [obj]
         for item in items:
             if not isinstance(item, KefuTool | BaseTool):
-                raise ToolDefinitionError(f"plugin {name!r} gave {type(item).__name__}, not a kefu or LangChain tool")
+                raise ToolDefinitionError(
+                    f"plugin {name!r} gave {type(item).__name__}, not a kefu or LangChain tool"
+                )
             tools.append(item)
     return tools

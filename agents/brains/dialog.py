@@ -12,8 +12,15 @@ from typing import Any
 
 # Tasks the brain can serve, and whether they need an authenticated customer.
 ACCOUNT_TASKS = {
-    "order_status", "cancel_order", "return_items", "exchange_items", "modify_items", "change_order_address",
-    "change_order_payment", "change_user_address", "account_info",
+    "order_status",
+    "cancel_order",
+    "return_items",
+    "exchange_items",
+    "modify_items",
+    "change_order_address",
+    "change_order_payment",
+    "change_user_address",
+    "account_info",
 }
 OPEN_TASKS = {"product_info", "human_agent", "policy_question"}
 ORDER_TASKS = ACCOUNT_TASKS - {"change_user_address", "account_info"}
@@ -105,8 +112,14 @@ class Dialog:
         self.task = None
         self.task_texts = []
         if self.queue:
+            address = self.address
             self.start(self.queue.pop(0))
             self.order_id = None  # "...and change the payment on another one": ask which
+            if task in ("change_user_address", "change_order_address") and self.task in (
+                "change_user_address",
+                "change_order_address",
+            ):
+                self.address = address  # "update my account and my order to the new address"
 
 
 def _names_items(text: str) -> bool:

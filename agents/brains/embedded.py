@@ -25,7 +25,7 @@ from pydantic import ConfigDict, Field
 
 from kefu.agents import replies as say
 from kefu.agents.brains.dialog import ACCOUNT_TASKS, ORDER_TASKS, TASKS, WRITE_TASKS, Dialog
-from kefu.agents.brains.flows import FLOW_PHRASES, ORDER_STATUS_FOR, Step, call, reply
+from kefu.agents.brains.flows import FLOW_PHRASES, ORDER_PURPOSE, ORDER_STATUS_FOR, Step, call, reply
 from kefu.agents.confirmation import is_explicit_yes
 from kefu.agents.nlu import catalog_match as cm
 from kefu.agents.nlu import entities as ent
@@ -34,9 +34,27 @@ from kefu.agents.policy_notes import best_section
 from kefu.tools.plugins import ToolSpec
 
 STATE_KEY = "kefu_dialog"
-_CHANGE_OF_MIND = re.compile(r"\b(actually|instead|rather|never ?mind|forget (it|that|about)|scratch that|changed my mind)\b",
-                             re.I)
-_STRONG_SWITCH = re.compile(r"\b(cancel|return|exchange|swap|refund|track|change|modify|update|switch)\b", re.I)
+_CHANGE_OF_MIND = re.compile(
+    r"\b(actually|instead|rather|never ?mind|forget (it|that|about)|scratch that|changed my mind)\b", re.I
+)
+_WANTS_HUMAN = re.compile(
+    r"\b((talk|speak|chat) (to|with) (a |an |your )?(real |actual |live )?(human|person|manager|supervisor|agent|"
+    r"representative|rep|someone|somebody)|(get|give|transfer|connect) me (to )?(a |an )?(real |live )?(human|person|"
+    r"manager|supervisor|agent|representative)|human agent|real person|live agent|escalate)\b",
+    re.I,
+)
+_ITEM_CLAUSES = re.compile(r"[,;.!?]|\bbut\b|\bthough\b|\bexcept\b", re.I)
+_KEEP = re.compile(
+    r"\b(keep|keeping|kept|is fine|are fine|is ok|are ok|is okay|happy with|love|loves|not the|"
+    r"don'?t (want|need) to (return|exchange|change)|no need to|leave)\b",
+    re.I,
+)
+_ALSO_ORDER = re.compile(
+    r"\b(and|also|plus)\b.{0,30}\b(on|for|of|to) (my|the|an?) (pending |open |recent )?order\b", re.I
+)
+_STRONG_SWITCH = re.compile(
+    r"\b(cancel|return|exchange|swap|refund|track|change|modify|update|switch)\b", re.I
+)
 _CLAUSES = re.compile(r"\s*(?:\band also\b|\balso\b|\bplus\b|;|\. |\band then\b|\band\b|,)\s*", re.I)
 MAX_CALLS_PER_TURN = 16
 _ids = itertools.count(1)
@@ -56,7 +74,7 @@ class EmbeddedBrain(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     plugins: list[ToolSpec] = Field(default_factory=list)
-    switch_confidence: float = 0.55
+    switch_confidence: float = 0.45
 
     @property
     def _llm_type(self) -> str:
@@ -71,8 +89,13 @@ class EmbeddedBrain(BaseChatModel):
         return _classifier(key)
 
     # ---- the chat-model contract --------------------------------------------------------------
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         dialog, new = _restore(messages)
         calls = {tc["id"]: tc for m in messages if isinstance(m, AIMessage) for tc in m.tool_calls}
         immediate: str | None = None
@@ -83,9 +106,13 @@ class EmbeddedBrain(BaseChatModel):
             elif isinstance(m, ToolMessage):
                 tc = calls.get(m.tool_call_id, {})
                 text = m.content if isinstance(m.content, str) else json.dumps(m.content)
-                immediate = self._observe(dialog, tc.get("name", m.name or ""), tc.get("args", {}), text) or immediate
+                immediate = (
+                    self._observe(dialog, tc.get("name", m.name or ""), tc.get("args", {}), text) or immediate
+                )
         if immediate and (dialog.task is not None and not dialog.awaiting_yes and not dialog.handed_off):
-            dialog.preface = (dialog.preface + "\n" + immediate).strip()  # more to do: say it with the next reply
+            dialog.preface = (
+                dialog.preface + "\n" + immediate
+            ).strip()  # more to do: say it with the next reply
             immediate = None
         step = reply(immediate) if immediate else self._decide(dialog)
         if step.tool is None and dialog.preface:
@@ -94,7 +121,8 @@ class EmbeddedBrain(BaseChatModel):
         if step.tool is not None:
             dialog.calls_this_turn += 1
             message = AIMessage(
-                content="", tool_calls=[{"name": step.tool, "args": step.args, "id": f"kefu_{next(_ids)}"}],
+                content="",
+                tool_calls=[{"name": step.tool, "args": step.args, "id": f"kefu_{next(_ids)}"}],
                 additional_kwargs={STATE_KEY: dialog.to_json()},
             )
         else:
@@ -107,7 +135,7 @@ class EmbeddedBrain(BaseChatModel):
         d.confirmed_now = d.declined_now = d.other_customer = False
         d.last_error = None
         pred = self.classifier.predict(text)
-        intent = pred.intent if pred.confidence >= 0.3 else "unknown"
+        intent = pred.intent if pred.confidence >= 0.2 else "unknown"
         d.heard = intent
 
         if d.awaiting_yes:
@@ -123,14 +151,39 @@ class EmbeddedBrain(BaseChatModel):
         self._hear_identity(d, text)
 
         requested = self._requests(text, intent, pred.confidence)
+        if _WANTS_HUMAN.search(text):
+            requested = ["human_agent"]  # asked for a person: that wins over anything else in the message
+            d.asked = None
+        if (
+            self._wants_item_change(d, text)
+            and (
+                not requested
+                or requested[0] in ("change_order_payment", "order_status", "return_items", "product_info")
+            )
+            and d.task in (None, "order_status", "product_info", "change_order_payment")
+        ):
+            requested = ["exchange_items"]  # the order's status decides exchange vs modify
+        if requested == ["change_user_address"] and _ALSO_ORDER.search(text):
+            requested.append("change_order_address")
+        if not requested and d.task is None and ent.address(text):
+            requested = ["change_order_address" if ent.order_ids(text) else "change_user_address"]
         if requested:
             first, rest = requested[0], requested[1:]
             fills_question = d.asked is not None and _answers(d.asked, text)
             if d.task is None:
                 d.start(first)
                 d.queue.extend(t for t in rest if t not in d.queue)
-            elif first != d.task and pred.confidence >= self.switch_confidence and not (
-                fills_question and len(requested) == 1 and not _STRONG_SWITCH.search(text)
+            elif first != d.task and first in d.queue and _STRONG_SWITCH.search(text):
+                d.queue.remove(first)  # the customer turns to the other thing they asked for
+                d.queue.insert(0, d.task)
+                order_id = d.order_id
+                d.start(first)
+                d.order_id = order_id
+            elif (
+                first != d.task
+                and pred.confidence >= self.switch_confidence
+                and not fills_question
+                and not (d.pending and _starts_with_yes(text))
             ):
                 if {first, d.task} <= {"exchange_items", "modify_items"}:
                     pass  # the same wish; the order's status decides which one it is
@@ -140,6 +193,8 @@ class EmbeddedBrain(BaseChatModel):
                     if not _CHANGE_OF_MIND.search(text) and old in WRITE_TASKS and old not in d.queue:
                         d.queue.append(old)
                     d.queue.extend(t for t in rest if t not in d.queue and t != old)
+            elif rest and d.task == first:
+                d.queue.extend(t for t in rest if t not in d.queue)
             if d.task in d.queue:
                 d.queue.remove(d.task)
 
@@ -159,29 +214,59 @@ class EmbeddedBrain(BaseChatModel):
             address = ent.address(text)
             if address:
                 d.address = address
+            elif d.address is not None:
+                d.address = _amend_address(d.address, text)
             if ent.says_default_address(text):
                 d.use_default_address = True
             if d.task.startswith("plugin:") and d.asked and d.asked.startswith("param:"):
                 d.plugin_args[d.asked.removeprefix("param:")] = text.strip()
 
     def _requests(self, text: str, intent: str, confidence: float) -> list[str]:
-        """The tasks a message asks for, in order: usually one, sometimes two ('cancel one and return another')."""
-        found = [intent] if (intent in TASKS or intent.startswith("plugin:")) else []
+        """The tasks a message asks for, in order of mention: usually one, sometimes two ('cancel one order
+        and change the payment on another'). Long chatty messages are read clause by clause."""
+        whole = intent if (intent in TASKS or intent.startswith("plugin:")) else None
         clauses = [c for c in _CLAUSES.split(text) if c and len(c.split()) >= 3]
-        if len(clauses) >= 2:
-            for clause in clauses:
-                p = self.classifier.predict(clause)
-                task = p.intent
-                if (task in TASKS or task.startswith("plugin:")) and p.confidence >= 0.6 and task not in found \
-                        and _STRONG_SWITCH.search(clause) and task not in ("policy_question", "product_info"):
-                    found.append(task)
-            if len(found) > 1:  # keep the customer's order of mention
-                order = {t: i for i, t in enumerate(self._clause_order(clauses))}
-                found.sort(key=lambda t: order.get(t, 99))
-        return found
+        if len(clauses) < 2:
+            return [whole] if whole else []
+        by_clause: list[tuple[str, float]] = []
+        for clause in clauses:
+            p = self.classifier.predict(clause)
+            if (p.intent in TASKS or p.intent.startswith("plugin:")) and p.confidence >= 0.5:
+                by_clause.append((p.intent, p.confidence))
+        found: list[str] = []
+        strong = [t for t, c in by_clause if t not in ("policy_question", "product_info")]
+        if whole and whole not in strong and (confidence >= 0.45 or not strong):
+            strong.insert(0, whole)
+        for t in strong:
+            if t not in found:
+                found.append(t)
+        if not found and by_clause:
+            found.append(by_clause[0][0])
+        # more than one task only when each has its own clause with a request verb
+        verbs = [c for c in clauses if _STRONG_SWITCH.search(c)]
+        return found if len(verbs) >= len(found) else found[:1]
 
-    def _clause_order(self, clauses: list[str]) -> list[str]:
-        return [self.classifier.predict(c).intent for c in clauses]
+    def _wants_item_change(self, d: Dialog, text: str) -> bool:
+        """'Rubber instead of urethane', 'switch it to the silver one': option talk about the order in focus."""
+        order = d.orders.get(d.order_id or "")
+        if order is None:
+            return False
+        for item in order["items"]:
+            current = {str(v).lower() for v in item["options"].values()}
+            rejected = {m.group(3).lower() for m in cm._REJECTED.finditer(text)}
+            if current & rejected:
+                return True
+            product = d.products.get(item["product_id"])
+            if (
+                product is not None
+                and any(
+                    all(str(item["options"].get(k)) != m.value for k in m.keys)
+                    for m in cm.option_mentions(text, product["variants"].values())
+                )
+                and re.search(r"\b(switch|change|swap|make it|instead|rather|exchange|get)\b", text, re.I)
+            ):
+                return True
+        return False
 
     def _hear_identity(self, d: Dialog, text: str) -> None:
         emails = ent.emails(text)
@@ -219,10 +304,15 @@ class EmbeddedBrain(BaseChatModel):
             if key not in d.tried:
                 d.tried.append(key)
             if error:
-                d.auth_error = "other" if "another customer" in content else (
-                    "email" if tool == "find_user_id_by_email" else "name and zip code")
+                d.auth_error = (
+                    "other"
+                    if "another customer" in content
+                    else ("email" if tool == "find_user_id_by_email" else "name and zip code")
+                )
             else:
                 d.user_id, d.auth_error = content.strip(), None
+                if d.asked == "auth":
+                    d.asked = None
             return None
         if tool == "get_user_details" and not error:
             d.user = json.loads(content)
@@ -255,8 +345,11 @@ class EmbeddedBrain(BaseChatModel):
                 d.pending, d.awaiting_yes = {"tool": info["action"], "args": info["args"]}, True
                 return say.confirm(info["summary"])
             d.finish()
-            return (f"I couldn't do that: {content.removeprefix('Error: ')}" if error else content) + \
-                "\n" + say.anything_else()
+            return (
+                (f"I couldn't do that: {content.removeprefix('Error: ')}" if error else content)
+                + "\n"
+                + say.anything_else()
+            )
         if content.startswith("{") and '"confirmation_required"' in content:
             info = json.loads(content)
             d.pending = {"tool": info["action"], "args": info["args"]}
@@ -302,7 +395,9 @@ class EmbeddedBrain(BaseChatModel):
         if task == "product_info":
             return self._product_info(d)
         plugin = self._plugin(task)
-        needs_account = task in ACCOUNT_TASKS or (plugin is not None and any(s != "public" for s in plugin.scopes))
+        needs_account = task in ACCOUNT_TASKS or (
+            plugin is not None and any(s != "public" for s in plugin.scopes)
+        )
         if needs_account:
             step = self._authenticate(d, FLOW_PHRASES.get(task, "with that"))
             if step is not None:
@@ -311,8 +406,11 @@ class EmbeddedBrain(BaseChatModel):
             return self._plugin_flow(d, plugin)
         assert d.user is not None
         if task == "account_info":
+            for oid in d.user["orders"][:10]:
+                if oid not in d.orders and oid not in d.missing_orders:
+                    return call("get_order_details", {"order_id": oid})
             d.finish()
-            return reply(say.account(d.user))
+            return reply(say.account(d.user, [d.orders[o] for o in d.user["orders"] if o in d.orders]))
         if task == "change_user_address":
             return self._user_address(d)
         if task in ORDER_TASKS:
@@ -330,9 +428,12 @@ class EmbeddedBrain(BaseChatModel):
         if d.user_id is not None and d.user is None:
             return call("get_user_details", {"user_id": d.user_id})
         heard = d.heard
+        if d.order_id and heard in ("inform", "affirm", "unknown", "greet") and d.user is not None:
+            d.start("order_status")  # an order id on its own: show that order
+            return self._order_task(d)
         if d.order_id and heard in ("inform", "affirm", "unknown"):
-            return reply(f"What would you like to do with order {d.order_id}? I can check its status, cancel or "
-                         "change it if it is pending, or return or exchange items if it was delivered.")
+            d.start("order_status")
+            return self._decide(d)
         if heard == "greet" or heard is None:
             return reply(say.greet())
         if heard == "goodbye":
@@ -393,17 +494,21 @@ class EmbeddedBrain(BaseChatModel):
             text = " ".join(d.task_texts)
             by_item = [o for o in fitting if cm.match_items(text, o["items"])]
             candidates = by_item or fitting
+            named_missing = any(o in d.missing_orders for t in d.task_texts for o in ent.order_ids(t))
             if d.task == "order_status" and not by_item:
                 if len(known) == 1:
                     d.order_id = known[0]["order_id"]
                 else:
-                    d.finish()
+                    d.asked = "order"
                     return reply(say.orders_overview(known))
+            elif named_missing:
+                d.asked = "order"  # they named an order we could not find: never guess another one
+                return reply(say.ask_order(candidates or known, ORDER_PURPOSE[d.task]))
             elif len(candidates) == 1:
                 d.order_id = candidates[0]["order_id"]
             else:
                 d.asked = "order"
-                return reply(say.ask_order(candidates or known, FLOW_PHRASES[d.task].removeprefix("")))
+                return reply(say.ask_order(candidates or known, ORDER_PURPOSE[d.task]))
         oid = d.order_id
         if oid not in d.orders:
             return call("get_order_details", {"order_id": oid})
@@ -454,15 +559,19 @@ class EmbeddedBrain(BaseChatModel):
                 pm_id = allowed[0]["id"]
             if pm_id is None:
                 d.asked = "payment"
-                return reply(say.ask_payment(allowed, "receive the refund (the original one, or a gift card)"))
-            return call("return_delivered_order_items",
-                        {"order_id": oid, "item_ids": [i["item_id"] for i in items], "payment_method_id": pm_id})
+                return reply(
+                    say.ask_payment(allowed, "receive the refund (the original one, or a gift card)")
+                )
+            return call(
+                "return_delivered_order_items",
+                {"order_id": oid, "item_ids": [i["item_id"] for i in items], "payment_method_id": pm_id},
+            )
         new_ids = []
         for item in items:
             product = d.products.get(item["product_id"])
             if product is None:
                 return call("get_product_details", {"product_id": item["product_id"]})
-            mentions = _mentions_for(item, product, d.task_texts)
+            mentions = _mentions_for(item, product, _segments_for(item, items, d.task_texts))
             if not mentions:
                 d.asked = "options"
                 return reply(say.ask_options(item, product))
@@ -483,18 +592,34 @@ class EmbeddedBrain(BaseChatModel):
             d.asked = "payment"
             return reply(say.ask_payment(methods, "pay or receive the price difference"))
         tool = "exchange_delivered_order_items" if task == "exchange_items" else "modify_pending_order_items"
-        return call(tool, {"order_id": oid, "item_ids": [i["item_id"] for i in items], "new_item_ids": new_ids,
-                           "payment_method_id": pm_id})
+        return call(
+            tool,
+            {
+                "order_id": oid,
+                "item_ids": [i["item_id"] for i in items],
+                "new_item_ids": new_ids,
+                "payment_method_id": pm_id,
+            },
+        )
 
     def _items(self, d: Dialog, order: dict[str, Any]) -> list[dict[str, Any]]:
+        """The order's items the customer wants to act on, from everything they said for this task.
+        Items named in a clause that keeps them ('the lamp is fine', 'keeping the tablet') are left out."""
         text = " ".join(d.task_texts)
         if ent.mentions_all(text):
             return list(order["items"])
         picked: list[int] = []
+        kept: set[int] = set()
         for t in d.task_texts:
-            for n in cm.match_items(t, order["items"]):
-                if n not in picked:
-                    picked.append(n)
+            for clause in _ITEM_CLAUSES.split(t):
+                hits = cm.match_items(clause, order["items"])
+                if _KEEP.search(clause):
+                    kept.update(hits)
+                    continue
+                for n in hits:
+                    if n not in picked:
+                        picked.append(n)
+        picked = [n for n in picked if n not in kept]
         if not picked and len(order["items"]) == 1:
             return list(order["items"])
         if not picked and d.focus_products:  # "switch it to the silver one" after asking about the lamp
@@ -514,10 +639,13 @@ class EmbeddedBrain(BaseChatModel):
             original = order["payment_history"][0]["payment_method_id"]
             if original in ids and hint.source in (None, _source(original)):
                 return str(original)
-        fits = [pm for pm in allowed
-                if (hint.source is None or pm["source"] == hint.source)
-                and (hint.brand is None or str(pm.get("brand", "")).lower() == hint.brand)
-                and (hint.last_four is None or pm.get("last_four") == hint.last_four)]
+        fits = [
+            pm
+            for pm in allowed
+            if (hint.source is None or pm["source"] == hint.source)
+            and (hint.brand is None or str(pm.get("brand", "")).lower() == hint.brand)
+            and (hint.last_four is None or pm.get("last_four") == hint.last_four)
+        ]
         return str(fits[0]["id"]) if len(fits) == 1 else None
 
     def _user_address(self, d: Dialog) -> Step:
@@ -560,13 +688,19 @@ class EmbeddedBrain(BaseChatModel):
                 args[param] = d.order_id
             else:
                 d.asked = f"param:{param}"
-                return reply(f"Could you tell me {doc.rstrip('.').lower() if doc else param.replace('_', ' ')}?")
+                return reply(
+                    f"Could you tell me {doc.rstrip('.').lower() if doc else param.replace('_', ' ')}?"
+                )
         return call(spec.name, args)
 
 
 _WRITES = {
-    "cancel_pending_order", "exchange_delivered_order_items", "modify_pending_order_address",
-    "modify_pending_order_items", "modify_pending_order_payment", "modify_user_address",
+    "cancel_pending_order",
+    "exchange_delivered_order_items",
+    "modify_pending_order_address",
+    "modify_pending_order_items",
+    "modify_pending_order_payment",
+    "modify_user_address",
     "return_delivered_order_items",
 }
 
@@ -575,7 +709,7 @@ def _restore(messages: list[BaseMessage]) -> tuple[Dialog, list[BaseMessage]]:
     for i in range(len(messages) - 1, -1, -1):
         m = messages[i]
         if isinstance(m, AIMessage) and STATE_KEY in m.additional_kwargs:
-            return Dialog.from_json(m.additional_kwargs[STATE_KEY]), messages[i + 1:]
+            return Dialog.from_json(m.additional_kwargs[STATE_KEY]), messages[i + 1 :]
     return Dialog(), [m for m in messages if isinstance(m, HumanMessage | ToolMessage)]
 
 
@@ -587,7 +721,13 @@ def _strip_storage_cards(text: str) -> str:
 
 
 def _source(pm_id: str) -> str:
-    return "gift_card" if pm_id.startswith("gift_card") else "paypal" if pm_id.startswith("paypal") else "credit_card"
+    return (
+        "gift_card"
+        if pm_id.startswith("gift_card")
+        else "paypal"
+        if pm_id.startswith("paypal")
+        else "credit_card"
+    )
 
 
 def _has_details(text: str) -> bool:
@@ -626,6 +766,48 @@ def _mentions_for(item: dict[str, Any], product: dict[str, Any], texts: list[str
     if all(all(str(item["options"].get(k)) == m.value for k in m.keys) for m in chosen):
         return []  # only what they already have: no wish expressed yet
     return chosen
+
+
+def _segments_for(item: dict[str, Any], items: list[dict[str, Any]], texts: list[str]) -> list[str]:
+    """The parts of each message that speak about `item` when a message names several items:
+    'the mouse in white, and the bookshelf in 5 ft' gives the mouse 'in white' only."""
+    if len(items) < 2:
+        return texts
+    out = []
+    for text in texts:
+        clauses = [c for c in re.split(r",|;|\.|\band\b|\bplus\b", text) if c.strip()]
+        owner: str | None = None
+        mine = []
+        for clause in clauses:
+            hits = cm.match_items(clause, items)
+            if len(hits) == 1:
+                owner = items[hits[0]]["item_id"]
+            elif len(hits) > 1:
+                owner = None
+            if owner is None or owner == item["item_id"]:
+                mine.append(clause)
+        out.append(" ".join(mine))
+    return out
+
+
+def _amend_address(address: dict[str, str], text: str) -> dict[str, str]:
+    """'it's 90026, not 90062', 'Apt 7, not 17': corrections to the address given just before."""
+    kept = ent.drop_rejected(text)
+    amended = dict(address)
+    zips = ent.zip_codes(kept)
+    if zips:
+        amended["zip"] = zips[0]
+    unit = re.search(r"\b(apt|apartment|suite|ste|unit)\.?\s*#?\s*([\w-]+)", kept, re.I)
+    if unit:
+        word = {"apartment": "Apt", "ste": "Suite"}.get(unit.group(1).lower(), unit.group(1).title())
+        amended["address2"] = f"{word} {unit.group(2)}"
+    if re.search(r"\bno (apartment|apt|suite|unit)|\bthere'?s no (apartment|apt|suite|unit)", text, re.I):
+        amended["address2"] = ""
+    return amended
+
+
+def _starts_with_yes(text: str) -> bool:
+    return bool(re.match(r"\s*(y|yes|yeah|yep|yup|sure|ok|okay|correct|right)\b", text, re.I))
 
 
 def _summary(d: Dialog) -> str:

@@ -35,6 +35,18 @@ FLOW_PHRASES: dict[str, str] = {
 }
 
 
+# "Which order would you like to ...?"
+ORDER_PURPOSE: dict[str, str] = {
+    "order_status": "check",
+    "cancel_order": "cancel",
+    "return_items": "return items from",
+    "exchange_items": "exchange items from",
+    "modify_items": "change items in",
+    "change_order_address": "send to a new address",
+    "change_order_payment": "pay with another method",
+}
+
+
 @dataclass(frozen=True)
 class Step:
     """The brain's next move: a tool call (tool + args) or a reply (text)."""

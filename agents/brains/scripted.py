@@ -41,8 +41,13 @@ class ScriptedChatModel(BaseChatModel):
     def remaining(self) -> int:
         return len(self.script) - self._cursor
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         if self._cursor >= len(self.script):
             raise RuntimeError("ScriptedChatModel: the script has no more steps")
         step = self.script[self._cursor]
@@ -55,7 +60,8 @@ class ScriptedChatModel(BaseChatModel):
             call_id = f"call_{next(self._ids)}"
             args = step.get("args", {})
             message = AIMessage(
-                content="", tool_calls=[{"name": step["tool"], "args": json.loads(json.dumps(args)), "id": call_id}]
+                content="",
+                tool_calls=[{"name": step["tool"], "args": json.loads(json.dumps(args)), "id": call_id}],
             )
         else:
             message = AIMessage(content=str(step))

@@ -58,11 +58,51 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "Wall Clock": ("clock",),
     "Garden Hose": ("hose",),
 }
-_GENERIC = {"smart", "electric", "wireless", "portable", "digital", "indoor", "set", "led", "light", "water",
-            "air", "running", "office", "gaming", "mechanical", "action", "security", "tea", "coffee", "patio",
-            "wall", "garden", "pet", "yoga", "fleece", "cycling", "hiking", "bluetooth", "jigsaw", "makeup"}
-_SIZE_WORDS = {"small": "S", "medium": "M", "large": "L", "extra large": "XL", "x large": "XL", "xl": "XL",
-               "xxl": "XXL", "extra small": "XS", "xs": "XS", "2xl": "XXL", "double xl": "XXL"}
+_GENERIC = {
+    "smart",
+    "electric",
+    "wireless",
+    "portable",
+    "digital",
+    "indoor",
+    "set",
+    "led",
+    "light",
+    "water",
+    "air",
+    "running",
+    "office",
+    "gaming",
+    "mechanical",
+    "action",
+    "security",
+    "tea",
+    "coffee",
+    "patio",
+    "wall",
+    "garden",
+    "pet",
+    "yoga",
+    "fleece",
+    "cycling",
+    "hiking",
+    "bluetooth",
+    "jigsaw",
+    "makeup",
+}
+_SIZE_WORDS = {
+    "small": "S",
+    "medium": "M",
+    "large": "L",
+    "extra large": "XL",
+    "x large": "XL",
+    "xl": "XL",
+    "xxl": "XXL",
+    "extra small": "XS",
+    "xs": "XS",
+    "2xl": "XXL",
+    "double xl": "XXL",
+}
 
 
 def normalise(text: str) -> str:
@@ -97,8 +137,10 @@ def _phrase_in(phrase: str, text_norm: str, tokens: Sequence[str]) -> bool:
     if re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", text_norm):
         return True
     words = p.split()
-    return len(words) > 1 and all(_token_hit(w, tokens) for w in words) if len(words) > 1 else (
-        len(p) >= 5 and _token_hit(p, tokens)
+    return (
+        len(words) > 1 and all(_token_hit(w, tokens) for w in words)
+        if len(words) > 1
+        else (len(p) >= 5 and _token_hit(p, tokens))
     )
 
 
@@ -143,25 +185,33 @@ def _value_mentioned(key: str, value: str, text: str, text_norm: str, tokens: Se
     k = normalise(key)
     if v in ("yes", "no"):
         key_hit = _phrase_in(k, text_norm, tokens) or (
-            k == "water resistance" and re.search(r"water ?(proof|resistant)", text_norm) is not None)
+            k == "water resistance" and re.search(r"water ?(proof|resistant)", text_norm) is not None
+        )
         if not key_hit:
             return False
         negated = re.search(rf"\b(not|non|no|without)\s+{re.escape(k.split()[0])}", text_norm) is not None
         return (v == "no") == negated
     if v == "none":
         return re.search(rf"\b(no|without|none)\s+(\w+\s+)?{re.escape(k.split()[0])}", text_norm) is not None
-    if re.fullmatch(r"\d+(\.\d+)?", v):  # bare numbers (shoe sizes): need 'size 10' or 'a 10'
-        return re.search(rf"\b(size|sz|{re.escape(k)})\s*{re.escape(v)}\b", text_norm) is not None
+    if re.fullmatch(r"\d+(\.\d+)?", v):  # bare numbers: 'size 10', '500 piece(s)', 'pieces: 500'
+        key_word = re.escape(_singular(k.split()[-1]))
+        return (
+            re.search(rf"\b(size|sz|{re.escape(k)}|{key_word}s?)\s*:?\s*{re.escape(v)}\b", text_norm)
+            is not None
+            or re.search(rf"\b{re.escape(v)}\s*{key_word}s?\b", text_norm) is not None
+        )
     if re.fullmatch(r"x{0,2}[sml]|xl|xxl|xs", v):  # letter sizes
         if re.search(rf"\b(size|sz)\s*{re.escape(v)}\b", text_norm) or re.search(rf"\b{value}\b", text):
             return True
-        return any(_SIZE_WORDS.get(w) == value.upper() and re.search(rf"\b{w}\b", text_norm)
-                   for w in _SIZE_WORDS)
+        return any(
+            _SIZE_WORDS.get(w) == value.upper() and re.search(rf"\b{w}\b", text_norm) for w in _SIZE_WORDS
+        )
     return _phrase_in(value, text_norm, tokens)
 
 
-_REJECTED = re.compile(r"\b(instead of|rather than|not|from|than|no longer)\s+(the |my |a |an |in )?([\w%.-]+( [\w%.-]+)?)",
-                       re.I)
+_REJECTED = re.compile(
+    r"\b(instead of|rather than|not|from|than|no longer)\s+(the |my |a |an |in )?([\w%.-]+( [\w%.-]+)?)", re.I
+)
 
 
 def option_mentions(text: str, variants: Iterable[dict[str, Any]]) -> list[OptionMention]:
@@ -179,8 +229,14 @@ def option_mentions(text: str, variants: Iterable[dict[str, Any]]) -> list[Optio
         if hit_keys:
             found.append(OptionMention(hit_keys, value))
     # "space grey" also contains "grey": keep the longest value when one contains another
-    return [m for m in found if not any(
-        m is not o and normalise(m.value) in normalise(o.value) and len(o.value) > len(m.value) for o in found)]
+    return [
+        m
+        for m in found
+        if not any(
+            m is not o and normalise(m.value) in normalise(o.value) and len(o.value) > len(m.value)
+            for o in found
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -196,10 +252,13 @@ class VariantChoice:
 
 
 def choose_variant(
-    current_options: dict[str, Any], current_item_id: str, variants: dict[str, dict[str, Any]],
+    current_options: dict[str, Any],
+    current_item_id: str,
+    variants: dict[str, dict[str, Any]],
     mentions: Sequence[OptionMention],
 ) -> VariantChoice:
     """The available variant with every mentioned option that keeps most of the customer's other options."""
+
     def fits(v: dict[str, Any]) -> bool:
         for m in mentions:
             keys = m.keys
@@ -224,16 +283,24 @@ def choose_variant(
 
 
 def match_items(text: str, items: Sequence[dict[str, Any]]) -> list[int]:
-    """Indexes of the order's items the text refers to ('the keyboard', 'the blue shirt')."""
+    """Indexes of the order's items the text refers to ('the keyboard and the earbuds', 'the blue shirt')."""
     names = sorted({i["name"] for i in items})
-    products = match_products(text, names)
+    products = [n for n in names if product_score(n, text) >= 1.0]
     if not products:
         return []
     picked = [n for n, i in enumerate(items) if i["name"] in products]
-    if len(picked) > 1:  # two of the same kind: do the options tell them apart?
-        text_norm, tokens = normalise(text), _tokens(text)
-        by_options = [n for n in picked if any(
-            _value_mentioned(k, str(v), text, text_norm, tokens) for k, v in items[n]["options"].items())]
-        if by_options and len(by_options) < len(picked):
-            picked = by_options
+    text_norm, tokens = normalise(text), _tokens(text)
+    for name in products:  # two of the same kind: do the options tell them apart?
+        same = [n for n in picked if items[n]["name"] == name]
+        if len(same) < 2:
+            continue
+        by_options = [
+            n
+            for n in same
+            if any(
+                _value_mentioned(k, str(v), text, text_norm, tokens) for k, v in items[n]["options"].items()
+            )
+        ]
+        if by_options and len(by_options) < len(same):
+            picked = [n for n in picked if n not in same or n in by_options]
     return picked

@@ -8,23 +8,109 @@ import re
 from dataclasses import dataclass
 
 ORDER_ID = re.compile(r"(?:#\s?W\s?|\bW\s?|#)(\d{7})\b", re.I)
-ORDER_ID_AFTER_WORD = re.compile(r"\border\s*(?:id|number|no\.?|num|#)?\s*(?:is|:)?\s*#?\s*W?\s?(\d{7})\b", re.I)
+ORDER_ID_AFTER_WORD = re.compile(
+    r"\border\s*(?:id|number|no\.?|num|#)?\s*(?:is|:)?\s*#?\s*W?\s?(\d{7})\b", re.I
+)
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.I)
 ZIP = re.compile(r"(?<![\d#-])\b(\d{5})(?:-\d{4})?\b(?!\s*(?:mah|ml|ft|lbs?)\b)", re.I)
 USER_ID = re.compile(r"\b([a-z]+_[a-z]+_\d{3,5})\b")
-LAST_FOUR = re.compile(r"(?:ending|ends|last (?:four|4)(?: digits)?|xx+|\*+)\s*(?:in|with|of|is|are|:)?\s*(\d{4})\b", re.I)
+LAST_FOUR = re.compile(
+    r"(?:ending|ends|last (?:four|4)(?: digits)?|xx+|\*+)\s*(?:in|with|of|is|are|:)?\s*(\d{4})\b", re.I
+)
 
 _NAME_INTRO = re.compile(
-    r"\b(?:my name is|my name's|name is|name's|i am|i'm|im|this is|it's|its|it is|call me)\s+"
-    r"([a-z][a-z'-]+)\s+([a-z][a-z'-]+)", re.I
+    r"\b(?:my name is|my name's|name is|name's|i am|i'm|im|this is|it's|its|it is|call me|calling for|"
+    r"on behalf of|account of|ordering for|asking for|writing for|helping)\s+",
+    re.I,
 )
+_TWO_WORDS = re.compile(r"([a-z][a-z'-]+)\s+([a-z][a-z'-]+)", re.I)
 _NOT_NAMES = {
-    "looking", "trying", "not", "a", "the", "so", "very", "still", "just", "here", "writing", "calling", "back",
-    "having", "having", "sorry", "hoping", "going", "wondering", "asking", "reaching", "interested", "unhappy",
-    "happy", "upset", "angry", "done", "good", "fine", "ok", "okay", "in", "at", "from", "with", "on", "about",
-    "your", "my", "an", "and", "zip", "email", "order", "yes", "no", "hi", "hello", "hey", "thanks", "please",
-    "need", "want", "would", "like", "can", "could", "help", "code", "is", "me", "you", "it", "that", "this",
-    "name", "first", "last", "sure", "there", "live", "moved", "cancel", "return", "exchange", "change",
+    "looking",
+    "trying",
+    "not",
+    "a",
+    "the",
+    "so",
+    "very",
+    "still",
+    "just",
+    "here",
+    "writing",
+    "calling",
+    "back",
+    "having",
+    "sorry",
+    "hoping",
+    "going",
+    "wondering",
+    "asking",
+    "reaching",
+    "interested",
+    "unhappy",
+    "happy",
+    "upset",
+    "angry",
+    "done",
+    "good",
+    "fine",
+    "ok",
+    "okay",
+    "in",
+    "at",
+    "from",
+    "with",
+    "on",
+    "about",
+    "your",
+    "my",
+    "an",
+    "and",
+    "zip",
+    "email",
+    "order",
+    "yes",
+    "no",
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "please",
+    "need",
+    "want",
+    "would",
+    "like",
+    "can",
+    "could",
+    "help",
+    "code",
+    "is",
+    "me",
+    "you",
+    "it",
+    "that",
+    "this",
+    "name",
+    "first",
+    "last",
+    "sure",
+    "there",
+    "live",
+    "moved",
+    "cancel",
+    "return",
+    "exchange",
+    "change",
+    "to",
+    "paypal",
+    "visa",
+    "card",
+    "gift",
+    "mastercard",
+    "for",
+    "of",
+    "one",
+    "new",
+    "old",
 }
 
 
@@ -53,7 +139,10 @@ def person_name(text: str, *, expecting: bool = False) -> tuple[str, str] | None
     """First and last name: 'my name is Yusuf Rossi', or, when we just asked for it, 'yusuf rossi 19122'."""
     cleaned = EMAIL.sub(" ", text)
     for m in _NAME_INTRO.finditer(cleaned):
-        first, last = m.group(1), m.group(2)
+        words = _TWO_WORDS.match(cleaned, m.end())
+        if words is None:
+            continue
+        first, last = words.group(1), words.group(2)
         if first.lower() not in _NOT_NAMES and last.lower() not in _NOT_NAMES:
             return first.title(), last.title()
     if expecting:
@@ -67,8 +156,13 @@ def person_name(text: str, *, expecting: bool = False) -> tuple[str, str] | None
 def _bare_name(cleaned: str) -> tuple[str, str] | None:
     """'Mia Jackson', 'mia jackson 46227', 'name: Mia Jackson, zip 46227'."""
     rest = re.sub(r"\d+", " ", cleaned)
-    rest = re.sub(r"\b(zip|zipcode|code|postal|name|and|my|is|it's|its|i'm|im|sure|ok|hi|hey|here|yes|"
-                  r"first|last|the|in|at|live|lives)\b", " ", rest, flags=re.I)
+    rest = re.sub(
+        r"\b(zip|zipcode|code|postal|name|and|my|is|it's|its|i'm|im|sure|ok|hi|hey|here|yes|"
+        r"first|last|the|in|at|live|lives)\b",
+        " ",
+        rest,
+        flags=re.I,
+    )
     words = re.findall(r"[A-Za-z][A-Za-z'-]+", rest)
     if len(words) == 2 and not any(w.lower() in _NOT_NAMES for w in words):
         return words[0].title(), words[1].title()
@@ -82,13 +176,15 @@ def user_ids(text: str) -> list[str]:
 CANCEL_MISTAKE = re.compile(
     r"\b(mistake|mistakenly|by accident|accident(ally)?|accidently|wrong (item|order|one|thing)|didn'?t mean|did not mean|"
     r"ordered (it )?twice|duplicate|double order(ed)?|misclick|miss?click|by error|in error|mistak|mistke|misake|"
-    r"ordered the wrong|accidental)\b", re.I
+    r"ordered the wrong|accidental)\b",
+    re.I,
 )
 CANCEL_NOT_NEEDED = re.compile(
     r"\b(no longer|dont need|don'?t need|do not need|not need(ed)?|needed anymore|need it anymore|need them anymore|"
     r"don'?t want|do not want|dont want|not want|changed my mind|change of mind|found (it )?(a )?cheaper|"
     r"no need|not needed|longer need(ed)?|nolonger|unnecessary|won'?t need|wont need|"
-    r"got (it|one) elsewhere|bought (it|one) elsewhere)\b", re.I
+    r"got (it|one) elsewhere|bought (it|one) elsewhere)\b",
+    re.I,
 )
 
 
@@ -117,7 +213,9 @@ class PaymentHint:
 _PM_ID = re.compile(r"\b((?:gift_card|credit_card|paypal)_\d{5,9})\b")
 
 
-_INSTEAD_OF = re.compile(r"\b(instead of|rather than|not|from|than)\s+(the |my |a |an )?([\w-]+( [\w-]+)?)", re.I)
+_INSTEAD_OF = re.compile(
+    r"\b(instead of|rather than|not|from|than)\s+(the |my |a |an )?([\w-]+( [\w-]+)?)", re.I
+)
 
 
 def drop_rejected(text: str) -> str:
@@ -130,20 +228,33 @@ def payment_hint(text: str) -> PaymentHint | None:
     m = _PM_ID.search(t)
     if m:
         return PaymentHint(explicit_id=m.group(1))
-    original = bool(re.search(
-        r"\b(original|same (card|payment|method|account|one|way)|card i (paid|used)|paid with|i paid|"
-        r"way i paid|how i paid|where it came from|back to (my )?(card|account))\b", t))
-    source = None
-    if re.search(r"\bgift\s?-?cards?\b|\bgiftcard\b|\bgift crd\b|\bstore credit\b", t):
-        source = "gift_card"
-    elif re.search(r"\bpay\s?pal\b|\bpaypall?\b", t):
-        source = "paypal"
-    elif re.search(r"\b(credit|debit)\s?cards?\b|\bvisa\b|\bmaster\s?card\b|\bamex\b|\bamerican express\b|"
-                   r"\bdiscover\b|\bcard\b", t):
-        source = "credit_card"
+    original = bool(
+        re.search(
+            r"\b(original|same (card|payment|method|account|one|way)|card i (paid|used)|paid with|i paid|"
+            r"way i paid|how i paid|where it came from|back to (my )?(card|account))\b",
+            t,
+        )
+    )
+    sources = []  # every method named, with where; the last one named is what they want
+    for name, pattern in (
+        ("gift_card", r"\bgift\s?-?cards?\b|\bgiftcard\b|\bgift crd\b|\bstore credit\b"),
+        ("paypal", r"\bpay\s?pal\b|\bpaypall?\b"),
+        (
+            "credit_card",
+            r"\b(credit|debit)\s?cards?\b|\bvisa\b|\bmaster\s?card\b|\bamex\b|\bamerican express\b|"
+            r"\bdiscover\b|(?<!gift )\bcard\b",
+        ),
+    ):
+        for m in re.finditer(pattern, t):
+            sources.append((m.start(), name))
+    source = max(sources)[1] if sources else None
     brand = None
-    for b, pattern in (("visa", r"\bvisa\b"), ("mastercard", r"\bmaster\s?card\b"),
-                       ("amex", r"\bamex\b|american express"), ("discover", r"\bdiscover\b")):
+    for b, pattern in (
+        ("visa", r"\bvisa\b"),
+        ("mastercard", r"\bmaster\s?card\b"),
+        ("amex", r"\bamex\b|american express"),
+        ("discover", r"\bdiscover\b"),
+    ):
         if re.search(pattern, t):
             brand = b
     lf = LAST_FOUR.search(t)
@@ -156,16 +267,57 @@ def payment_hint(text: str) -> PaymentHint | None:
 
 
 US_STATES = {
-    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA", "colorado": "CO",
-    "connecticut": "CT", "delaware": "DE", "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID",
-    "illinois": "IL", "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
-    "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI", "minnesota": "MN",
-    "mississippi": "MS", "missouri": "MO", "montana": "MT", "nebraska": "NE", "nevada": "NV",
-    "new hampshire": "NH", "new jersey": "NJ", "new mexico": "NM", "new york": "NY", "north carolina": "NC",
-    "north dakota": "ND", "ohio": "OH", "oklahoma": "OK", "oregon": "OR", "pennsylvania": "PA",
-    "rhode island": "RI", "south carolina": "SC", "south dakota": "SD", "tennessee": "TN", "texas": "TX",
-    "utah": "UT", "vermont": "VT", "virginia": "VA", "washington": "WA", "west virginia": "WV",
-    "wisconsin": "WI", "wyoming": "WY", "district of columbia": "DC",
+    "alabama": "AL",
+    "alaska": "AK",
+    "arizona": "AZ",
+    "arkansas": "AR",
+    "california": "CA",
+    "colorado": "CO",
+    "connecticut": "CT",
+    "delaware": "DE",
+    "florida": "FL",
+    "georgia": "GA",
+    "hawaii": "HI",
+    "idaho": "ID",
+    "illinois": "IL",
+    "indiana": "IN",
+    "iowa": "IA",
+    "kansas": "KS",
+    "kentucky": "KY",
+    "louisiana": "LA",
+    "maine": "ME",
+    "maryland": "MD",
+    "massachusetts": "MA",
+    "michigan": "MI",
+    "minnesota": "MN",
+    "mississippi": "MS",
+    "missouri": "MO",
+    "montana": "MT",
+    "nebraska": "NE",
+    "nevada": "NV",
+    "new hampshire": "NH",
+    "new jersey": "NJ",
+    "new mexico": "NM",
+    "new york": "NY",
+    "north carolina": "NC",
+    "north dakota": "ND",
+    "ohio": "OH",
+    "oklahoma": "OK",
+    "oregon": "OR",
+    "pennsylvania": "PA",
+    "rhode island": "RI",
+    "south carolina": "SC",
+    "south dakota": "SD",
+    "tennessee": "TN",
+    "texas": "TX",
+    "utah": "UT",
+    "vermont": "VT",
+    "virginia": "VA",
+    "washington": "WA",
+    "west virginia": "WV",
+    "wisconsin": "WI",
+    "wyoming": "WY",
+    "district of columbia": "DC",
 }
 _STATE_CODES = set(US_STATES.values())
 _UNIT = re.compile(r"^(apt|apartment|suite|ste|unit|fl|floor|room|rm|#|building|bldg)\b\.?\s*", re.I)
@@ -177,8 +329,10 @@ def address(text: str) -> dict[str, str] | None:
     m = _STREET_START.search(text)
     if not m:
         return None
-    body = text[m.start():]
-    zm = re.search(r"\b\d{5}(?:-\d{4})?\b(\s*,?\s*(usa|us|u\.s\.a?\.?|united states( of america)?)\b)?", body, re.I)
+    body = text[m.start() :]
+    zm = re.search(
+        r"\b\d{5}(?:-\d{4})?\b(\s*,?\s*(usa|us|u\.s\.a?\.?|united states( of america)?)\b)?", body, re.I
+    )
     if zm:  # the address ends with its zip (and maybe the country): drop what follows
         body = body[: zm.end()]
     body = body.strip().rstrip(".!")
@@ -206,7 +360,9 @@ def address(text: str) -> dict[str, str] | None:
             if len(words) < n:
                 continue
             cand = " ".join(words[-n:]).strip(".")
-            code = US_STATES.get(cand.lower()) or (cand.upper() if n == 1 and cand.upper() in _STATE_CODES else None)
+            code = US_STATES.get(cand.lower()) or (
+                cand.upper() if n == 1 and cand.upper() in _STATE_CODES else None
+            )
             if code:
                 state = code
                 rest = " ".join(words[:-n]).strip()
@@ -232,24 +388,51 @@ def address(text: str) -> dict[str, str] | None:
             address1 = address1[: um.start()].strip()
     if address2 and _UNIT.match(address2):
         word = _UNIT.match(address2).group(1).lower()  # type: ignore[union-attr]
-        canon = {"apt": "Apt", "apartment": "Apt", "ste": "Suite", "suite": "Suite", "unit": "Unit", "fl": "Floor",
-                 "floor": "Floor", "#": "#", "room": "Room", "rm": "Room", "building": "Building",
-                 "bldg": "Building"}[word]
+        canon = {
+            "apt": "Apt",
+            "apartment": "Apt",
+            "ste": "Suite",
+            "suite": "Suite",
+            "unit": "Unit",
+            "fl": "Floor",
+            "floor": "Floor",
+            "#": "#",
+            "room": "Room",
+            "rm": "Room",
+            "building": "Building",
+            "bldg": "Building",
+        }[word]
         address2 = f"{canon} {_UNIT.sub('', address2).strip()}".strip() if canon != "#" else address2
-    return {"address1": address1, "address2": address2, "city": city.title() if city.islower() else city,
-            "state": state, "country": country, "zip": zip_code}
+    return {
+        "address1": address1,
+        "address2": address2,
+        "city": city.title() if city.islower() else city,
+        "state": state,
+        "country": country,
+        "zip": zip_code,
+    }
 
 
 def mentions_all(text: str) -> bool:
     """'all of them', 'everything in the order', 'both items', 'the whole order' (not 'everything else')."""
     t = text.lower()
-    return bool(re.search(
-        r"\b(all (of )?(the |my )?(items|things|products|stuff)|all of them|all of it|(the )?(whole|entire) order|"
-        r"both (of them|items|things|products)|(return|exchange|send back|swap) (them )?(all|both|everything)|"
-        r"everything (in|from|on) (the|that|this|my) order|every item|each item)\b", t))
+    return bool(
+        re.search(
+            r"\b(all (of )?(the |my )?(items|things|products|stuff)|all of them|all of it|(the )?(whole|entire) order|"
+            r"both (of them|items|things|products)|(return|exchange|send back|swap) (them )?(all|both|everything)|"
+            r"everything (in|from|on) (the|that|this|my) order|every item|each item)\b",
+            t,
+        )
+    )
 
 
 def says_default_address(text: str) -> bool:
     """'use my default address', 'the address on my account'."""
-    return bool(re.search(r"\b(default|account|profile|on file|home|usual) address\b|address (on|in) (my )?"
-                          r"(account|profile|file)", text, re.I))
+    return bool(
+        re.search(
+            r"\b(default|account|profile|on file|home|usual) address\b|address (on|in) (my )?"
+            r"(account|profile|file)",
+            text,
+            re.I,
+        )
+    )

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _ORDER = re.compile(r"#?\bw\s?\d{5,8}\b", re.I)
@@ -60,13 +60,25 @@ class IntentClassifier:
 
     def __init__(self, c: float = 0.5, seed: int = 0, temperature: float = 0.25) -> None:
         self.temperature = temperature
-        self._pipeline = Pipeline([
-            ("features", FeatureUnion([
-                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=1)),
-            ])),
-            ("clf", LinearSVC(C=c, random_state=seed)),
-        ])
+        self._pipeline = Pipeline(
+            [
+                (
+                    "features",
+                    FeatureUnion(
+                        [
+                            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+                            (
+                                "chars",
+                                TfidfVectorizer(
+                                    analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=1
+                                ),
+                            ),
+                        ]
+                    ),
+                ),
+                ("clf", LinearSVC(C=c, random_state=seed)),
+            ]
+        )
         self.labels: list[str] = []
 
     def fit(self, examples: Mapping[str, Iterable[str]]) -> IntentClassifier:
@@ -85,8 +97,10 @@ class IntentClassifier:
         probs /= probs.sum()
         order = np.argsort(probs)[::-1]
         return IntentPrediction(
-            intent=str(self.labels[order[0]]), confidence=float(probs[order[0]]),
-            second=str(self.labels[order[1]]), second_confidence=float(probs[order[1]]),
+            intent=str(self.labels[order[0]]),
+            confidence=float(probs[order[0]]),
+            second=str(self.labels[order[1]]),
+            second_confidence=float(probs[order[1]]),
         )
 
     def accuracy(self, examples: Mapping[str, Iterable[str]]) -> float:

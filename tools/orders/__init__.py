@@ -5,6 +5,12 @@ from kefu.tools.orders.shop_tools import SHOP_TOOLS, WRITE_TOOLS
 from kefu.tools.orders.store import CANCEL_REASONS, NotFound, OrderStore, ShopError
 
 __all__ = [
-    "CANCEL_REASONS", "SHOP_TOOLS", "WRITE_TOOLS", "NotFound", "OrderStore", "ShopError", "demo_shop_data",
+    "CANCEL_REASONS",
+    "SHOP_TOOLS",
+    "WRITE_TOOLS",
+    "NotFound",
+    "OrderStore",
+    "ShopError",
+    "demo_shop_data",
     "load_shop",
 ]

@@ -34,7 +34,11 @@ def payment_method_text(pm: dict[str, Any]) -> str:
 
 def address_text(a: dict[str, str]) -> str:
     line = ", ".join(p for p in (a.get("address1"), a.get("address2")) if p)
-    return f"{line}, {a.get('city', '')}, {a.get('state', '')} {a.get('zip', '')}, {a.get('country', '')}".strip(", ")
+    return (
+        f"{line}, {a.get('city', '')}, {a.get('state', '')} {a.get('zip', '')}, {a.get('country', '')}".strip(
+            ", "
+        )
+    )
 
 
 def refund_timing(pm_id: str) -> str:

@@ -23,9 +23,9 @@ from kefu.tools.context import PendingAction
 from kefu.tools.orders import describe as d
 from kefu.tools.orders.store import ShopError
 
-# Unparameterised on purpose: pydantic would otherwise try to build a schema for Deps. The context
-# is always a `kefu.tools.Deps`, the state a dict of the agent state.
-Runtime = ToolRuntime
+# `Any` on purpose: pydantic would otherwise build (and check) a schema for Deps. The context is always
+# a `kefu.tools.Deps`, the state a dict of the agent state.
+Runtime = ToolRuntime[Any, Any]
 
 NOT_AUTHENTICATED = (
     "Error: the customer is not authenticated. Ask for their email, or their first name, last name and zip code, "
@@ -134,15 +134,23 @@ def list_all_product_types(runtime: Runtime) -> str:
 
 
 _OPS: dict[type, Callable[..., float]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.USub: operator.neg, ast.UAdd: operator.pos,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
 }
 
 
 def _arith(node: ast.AST) -> float:
     if isinstance(node, ast.Expression):
         return _arith(node.body)
-    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
         return float(node.value)
     if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
         return _OPS[type(node.op)](_arith(node.left), _arith(node.right))
@@ -185,8 +193,11 @@ def transfer_to_human_agents(summary: str, runtime: Runtime) -> Command:
         summary: A summary of the user's issue.
     """
     runtime.context.store.record_audit(
-        tool="transfer_to_human_agents", args={"summary": summary[:500]}, outcome="done",
-        customer_id=_customer(runtime), session_id=runtime.context.session_id,
+        tool="transfer_to_human_agents",
+        args={"summary": summary[:500]},
+        outcome="done",
+        customer_id=_customer(runtime),
+        session_id=runtime.context.session_id,
     )
     return _answer(runtime, "Transfer successful", handoff=True)
 
@@ -237,7 +248,9 @@ def _summary(runtime: Runtime, cid: str, name: str, args: dict[str, Any], previe
                 product = store.product_details(by_id[old]["product_id"])
                 v = product["variants"][new]
                 new_item = {"name": product["name"], "options": v["options"], "price": v["price"]}
-            lines.append(f"{d.item_text(by_id[old])} → {d.options_text(new_item['options'])} ({d.money(new_item['price'])})")
+            lines.append(
+                f"{d.item_text(by_id[old])} → {d.options_text(new_item['options'])} ({d.money(new_item['price'])})"
+            )
         diff = preview.get("exchange_price_difference")
         if diff is None:
             diff = sum(
@@ -246,14 +259,14 @@ def _summary(runtime: Runtime, cid: str, name: str, args: dict[str, Any], previe
             )
         pm_text = _method_text(runtime, cid, args["payment_method_id"])
         money_line = (
-            f"You pay the difference of {d.money(diff)} with your {pm_text}." if diff > 0
-            else f"The difference of {d.money(-diff)} is refunded to your {pm_text}." if diff < 0
+            f"You pay the difference of {d.money(diff)} with your {pm_text}."
+            if diff > 0
+            else f"The difference of {d.money(-diff)} is refunded to your {pm_text}."
+            if diff < 0
             else "There is no price difference."
         )
         verb = "Exchange" if name.startswith("exchange") else "Change"
-        once = (
-            " This can be done only once for this order, so please make sure these are all the items to change."
-        )
+        once = " This can be done only once for this order, so please make sure these are all the items to change."
         return f"{verb} in order {order_id}: {'; '.join(lines)}. {money_line}{once}"
     if name == "modify_pending_order_address":
         return f"Ship order {order_id} to {d.address_text(preview['address'])} instead."
@@ -285,16 +298,20 @@ def confirmed_write(
             preview = run(True)
             summary = _summary(runtime, cid, name, args, preview)
         except ShopError as e:
-            store.record_audit(tool=name, args=args, outcome="refused", detail=str(e), customer_id=cid,
-                               session_id=session_id)
+            store.record_audit(
+                tool=name, args=args, outcome="refused", detail=str(e), customer_id=cid, session_id=session_id
+            )
             return f"Error: {e}"
-        content = json.dumps({"confirmation_required": True, "action": name, "args": args, "summary": summary})
+        content = json.dumps(
+            {"confirmation_required": True, "action": name, "args": args, "summary": summary}
+        )
         return _answer(runtime, content, pending_action=action, confirmed_action=None)
     try:
         result = run(False)
     except ShopError as e:
-        store.record_audit(tool=name, args=args, outcome="refused", detail=str(e), customer_id=cid,
-                           session_id=session_id)
+        store.record_audit(
+            tool=name, args=args, outcome="refused", detail=str(e), customer_id=cid, session_id=session_id
+        )
         return _answer(runtime, f"Error: {e}", pending_action=None, confirmed_action=None)
     store.record_audit(tool=name, args=args, outcome="done", customer_id=cid, session_id=session_id)
     return _answer(runtime, json.dumps(result), pending_action=None, confirmed_action=None)
@@ -313,15 +330,25 @@ def cancel_pending_order(
     """
     args = {"order_id": order_id, "reason": reason}
     return confirmed_write(
-        runtime, "cancel_pending_order", args,
+        runtime,
+        "cancel_pending_order",
+        args,
         lambda dry: runtime.context.store.cancel_pending_order(
-            order_id, reason, customer_id=runtime.state["customer_id"], dry_run=dry),
+            order_id, reason, customer_id=runtime.state["customer_id"], dry_run=dry
+        ),
     )
 
 
 @tool
 def modify_pending_order_address(
-    order_id: str, address1: str, address2: str, city: str, state: str, country: str, zip: str, runtime: Runtime
+    order_id: str,
+    address1: str,
+    address2: str,
+    city: str,
+    state: str,
+    country: str,
+    zip: str,
+    runtime: Runtime,
 ) -> Command | str:
     """Modify the shipping address of a pending order. Needs the customer's explicit confirmation.
 
@@ -334,12 +361,21 @@ def modify_pending_order_address(
         country: The country, such as 'USA'.
         zip: The zip code, such as '12345'.
     """
-    address = {"address1": address1, "address2": address2, "city": city, "state": state, "country": country,
-               "zip": zip}
+    address = {
+        "address1": address1,
+        "address2": address2,
+        "city": city,
+        "state": state,
+        "country": country,
+        "zip": zip,
+    }
     return confirmed_write(
-        runtime, "modify_pending_order_address", {"order_id": order_id, **address},
+        runtime,
+        "modify_pending_order_address",
+        {"order_id": order_id, **address},
         lambda dry: runtime.context.store.modify_pending_order_address(
-            order_id, address, customer_id=runtime.state["customer_id"], dry_run=dry),
+            order_id, address, customer_id=runtime.state["customer_id"], dry_run=dry
+        ),
     )
 
 
@@ -352,9 +388,12 @@ def modify_pending_order_payment(order_id: str, payment_method_id: str, runtime:
         payment_method_id: The new payment method id, such as 'gift_card_0000000' or 'credit_card_0000000'.
     """
     return confirmed_write(
-        runtime, "modify_pending_order_payment", {"order_id": order_id, "payment_method_id": payment_method_id},
+        runtime,
+        "modify_pending_order_payment",
+        {"order_id": order_id, "payment_method_id": payment_method_id},
         lambda dry: runtime.context.store.modify_pending_order_payment(
-            order_id, payment_method_id, customer_id=runtime.state["customer_id"], dry_run=dry),
+            order_id, payment_method_id, customer_id=runtime.state["customer_id"], dry_run=dry
+        ),
     )
 
 
@@ -371,13 +410,24 @@ def modify_pending_order_items(
         new_item_ids: The new item ids, in the same order, each of the same product as the item it replaces.
         payment_method_id: The payment method id to pay or receive the refund of the price difference.
     """
-    args = {"order_id": order_id, "item_ids": item_ids, "new_item_ids": new_item_ids,
-            "payment_method_id": payment_method_id}
+    args = {
+        "order_id": order_id,
+        "item_ids": item_ids,
+        "new_item_ids": new_item_ids,
+        "payment_method_id": payment_method_id,
+    }
     return confirmed_write(
-        runtime, "modify_pending_order_items", args,
+        runtime,
+        "modify_pending_order_items",
+        args,
         lambda dry: runtime.context.store.modify_pending_order_items(
-            order_id, item_ids, new_item_ids, payment_method_id, customer_id=runtime.state["customer_id"],
-            dry_run=dry),
+            order_id,
+            item_ids,
+            new_item_ids,
+            payment_method_id,
+            customer_id=runtime.state["customer_id"],
+            dry_run=dry,
+        ),
     )
 
 
@@ -395,9 +445,12 @@ def return_delivered_order_items(
     """
     args = {"order_id": order_id, "item_ids": item_ids, "payment_method_id": payment_method_id}
     return confirmed_write(
-        runtime, "return_delivered_order_items", args,
+        runtime,
+        "return_delivered_order_items",
+        args,
         lambda dry: runtime.context.store.return_delivered_order_items(
-            order_id, item_ids, payment_method_id, customer_id=runtime.state["customer_id"], dry_run=dry),
+            order_id, item_ids, payment_method_id, customer_id=runtime.state["customer_id"], dry_run=dry
+        ),
     )
 
 
@@ -414,19 +467,37 @@ def exchange_delivered_order_items(
         new_item_ids: The new item ids, in the same order, each of the same product as the item it replaces.
         payment_method_id: The payment method id to pay or receive the refund of the price difference.
     """
-    args = {"order_id": order_id, "item_ids": item_ids, "new_item_ids": new_item_ids,
-            "payment_method_id": payment_method_id}
+    args = {
+        "order_id": order_id,
+        "item_ids": item_ids,
+        "new_item_ids": new_item_ids,
+        "payment_method_id": payment_method_id,
+    }
     return confirmed_write(
-        runtime, "exchange_delivered_order_items", args,
+        runtime,
+        "exchange_delivered_order_items",
+        args,
         lambda dry: runtime.context.store.exchange_delivered_order_items(
-            order_id, item_ids, new_item_ids, payment_method_id, customer_id=runtime.state["customer_id"],
-            dry_run=dry),
+            order_id,
+            item_ids,
+            new_item_ids,
+            payment_method_id,
+            customer_id=runtime.state["customer_id"],
+            dry_run=dry,
+        ),
     )
 
 
 @tool
 def modify_user_address(
-    user_id: str, address1: str, address2: str, city: str, state: str, country: str, zip: str, runtime: Runtime
+    user_id: str,
+    address1: str,
+    address2: str,
+    city: str,
+    state: str,
+    country: str,
+    zip: str,
+    runtime: Runtime,
 ) -> Command | str:
     """Modify the default address of the authenticated user. Needs the customer's explicit confirmation.
 
@@ -439,24 +510,50 @@ def modify_user_address(
         country: The country, such as 'USA'.
         zip: The zip code, such as '12345'.
     """
-    address = {"address1": address1, "address2": address2, "city": city, "state": state, "country": country,
-               "zip": zip}
+    address = {
+        "address1": address1,
+        "address2": address2,
+        "city": city,
+        "state": state,
+        "country": country,
+        "zip": zip,
+    }
     return confirmed_write(
-        runtime, "modify_user_address", {"user_id": user_id, **address},
+        runtime,
+        "modify_user_address",
+        {"user_id": user_id, **address},
         lambda dry: runtime.context.store.modify_user_address(
-            user_id, address, customer_id=runtime.state["customer_id"], dry_run=dry),
+            user_id, address, customer_id=runtime.state["customer_id"], dry_run=dry
+        ),
     )
 
 
 SHOP_TOOLS: tuple[BaseTool, ...] = (
-    calculate, cancel_pending_order, exchange_delivered_order_items, find_user_id_by_email,
-    find_user_id_by_name_zip, get_order_details, get_product_details, get_user_details,
-    list_all_product_types, modify_pending_order_address, modify_pending_order_items,
-    modify_pending_order_payment, modify_user_address, return_delivered_order_items, think,
+    calculate,
+    cancel_pending_order,
+    exchange_delivered_order_items,
+    find_user_id_by_email,
+    find_user_id_by_name_zip,
+    get_order_details,
+    get_product_details,
+    get_user_details,
+    list_all_product_types,
+    modify_pending_order_address,
+    modify_pending_order_items,
+    modify_pending_order_payment,
+    modify_user_address,
+    return_delivered_order_items,
+    think,
     transfer_to_human_agents,
 )
 WRITE_TOOLS = frozenset(
-    {"cancel_pending_order", "exchange_delivered_order_items", "modify_pending_order_address",
-     "modify_pending_order_items", "modify_pending_order_payment", "modify_user_address",
-     "return_delivered_order_items"}
+    {
+        "cancel_pending_order",
+        "exchange_delivered_order_items",
+        "modify_pending_order_address",
+        "modify_pending_order_items",
+        "modify_pending_order_payment",
+        "modify_user_address",
+        "return_delivered_order_items",
+    }
 )

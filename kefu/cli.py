@@ -1,0 +1,148 @@
+"""The `kefu` command: chat in the terminal, build the demo shop, benchmark, evaluate."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kefu._version import __version__
+
+app = typer.Typer(
+    help="kefu (客服): customer-service assistants, offline by default.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+shop_app = typer.Typer(help="The shop database.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that write measured numbers to a file.", no_args_is_help=True)
+app.add_typer(shop_app, name="shop")
+app.add_typer(bench_app, name="bench")
+console = Console()
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", "-d", help="Where the shop and sessions live.")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"kefu {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """kefu (客服): customer-service assistants, offline by default."""
+
+
+def _config(config: Path | None, data_dir: Path | None):  # type: ignore[no-untyped-def]
+    from kefu.config import Config
+
+    cfg = Config.load(config) if config else Config()
+    if data_dir is not None:
+        cfg = cfg.model_copy(update={"data_dir": data_dir})
+    return cfg
+
+
+@shop_app.command("init")
+def shop_init(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    keep: Annotated[bool, typer.Option(help="Keep an existing shop instead of resetting it.")] = False,
+) -> None:
+    """Build (or reset) the demo shop: τ-bench's retail users, orders and products."""
+    from kefu.assistant import ensure_demo_shop
+
+    cfg = _config(config, data_dir)
+    built = ensure_demo_shop(cfg, reset=not keep)
+    where = cfg.shop_url
+    console.print(f"[green]demo shop {'built' if built else 'kept'}[/] at {where}")
+
+
+@app.command()
+def chat(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Build the demo shop first if there is none.")] = False,
+    session: Annotated[str | None, typer.Option(help="Resume this session id.")] = None,
+) -> None:
+    """Chat with the assistant in the terminal (type 'quit' to leave)."""
+    from kefu.assistant import Assistant, ensure_demo_shop
+
+    cfg = _config(config, data_dir)
+    if demo:
+        ensure_demo_shop(cfg)
+    bot = Assistant(cfg)
+    session_id = session or f"cli-{uuid.uuid4().hex[:8]}"
+    console.print(
+        f"[bold]kefu {__version__}[/] — session [cyan]{session_id}[/] (resume with --session "
+        f"{session_id}). Type 'quit' to leave."
+    )
+    console.print(
+        "Try: [italic]hi, I want to return something[/] — demo customer: "
+        "[italic]noah.brown7922@example.com[/]"
+    )
+    while True:
+        try:
+            text = console.input("[bold green]you>[/] ")
+        except (EOFError, KeyboardInterrupt):
+            break
+        if text.strip().lower() in ("quit", "exit", ":q"):
+            break
+        reply = bot.respond(text, session_id=session_id)
+        for call in reply.tool_calls:
+            status = "[red]✗[/]" if call.error else "[green]✓[/]"
+            console.print(
+                f"  [dim]{status} {call.name}({', '.join(f'{k}={v!r}' for k, v in call.args.items())})[/]"
+            )
+        console.print(f"[bold blue]kefu>[/] {reply.text}")
+        if reply.handoff:
+            console.print("[yellow](handed off to a person)[/]")
+    bot.close()
+
+
+@bench_app.command("turns")
+def bench_turns(
+    out: Annotated[Path, typer.Option(help="Markdown file to write (a section is replaced).")] = Path(
+        "docs/benchmarks.md"
+    ),
+    repeats: Annotated[int, typer.Option(help="Times the fixed script is run.")] = 5,
+) -> None:
+    """Per-turn latency of the embedded brain on a fixed script (p50/p95), and the framework's share."""
+    from kefu.bench import run_turn_benchmark
+
+    section = run_turn_benchmark(repeats=repeats)
+    _write_section(out, "Per-turn latency of the embedded brain", section)
+    console.print(section)
+    console.print(f"[green]written to {out}[/]")
+
+
+def _write_section(path: Path, title: str, body: str) -> None:
+    """Replace (or append) the `## title` section of a Markdown file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    header = f"## {title}"
+    start = text.find(header)
+    new = f"{header}\n\n{body.strip()}\n"
+    if start < 0:
+        text = text.rstrip() + "\n\n" + new
+    else:
+        end = text.find("\n## ", start + len(header))
+        text = text[:start] + new + (text[end + 1 :] if end >= 0 else "")
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Whole conversations through `Assistant.respond` on a fresh demo shop, one per flow and refusal.
+
+Each test reads like the conversation it checks: what the customer says, what must happen in the
+database, and what must not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import create_engine
+
+from kefu import Assistant
+from kefu.tools.orders import OrderStore
+
+
+def talk(bot: Assistant, *turns: str, session: str = "s1") -> list:
+    return [bot.respond(t, session_id=session) for t in turns]
+
+
+@pytest.fixture
+def store(shop_url: str) -> OrderStore:
+    return OrderStore(create_engine(shop_url))
+
+
+def test_order_status_and_tracking(bot: Assistant):
+    *_, last = talk(bot, "hey where's my order #W2611340", "james.li4495@example.com")
+    assert "processed" in last.text and "357962501027" in last.text
+    assert last.customer_id == "james_li_5688"
+
+
+def test_cancel_with_reason_and_confirmation(bot: Assistant, store: OrderStore):
+    replies = talk(
+        bot, "i need to cancle an order", "ava.kovacs4827@example.com", "#W4184032", "dont need it anymore"
+    )
+    assert "Shall I go ahead" in replies[-1].text and "no longer needed" in replies[-1].text
+    assert store.order_details("#W4184032", customer_id=None)["status"] == "pending"  # not yet
+    done = bot.respond("yes", session_id="s1")
+    assert [w.name for w in done.writes] == ["cancel_pending_order"]
+    order = store.order_details("#W4184032", customer_id=None)
+    assert order["status"] == "cancelled" and order["cancel_reason"] == "no longer needed"
+
+
+def test_return_to_the_original_payment_method(bot: Assistant, store: OrderStore):
+    talk(
+        bot,
+        "I want to return the gaming mouse from #W7678072, money back the way I paid",
+        "noah.brown7922@example.com",
+    )
+    bot.respond("yes please", session_id="s1")
+    order = store.order_details("#W7678072", customer_id=None)
+    assert order["status"] == "return requested"
+    assert order["return_items"] == [i["item_id"] for i in order["items"] if i["name"] == "Gaming Mouse"]
+
+
+def test_exchange_to_another_option_of_the_same_product(bot: Assistant, store: OrderStore):
+    replies = talk(
+        bot,
+        "Hi, I need to exchange my hiking boots for a size 11, same otherwise. Only the boots.",
+        "daiki.kim7376@example.com",
+        "#W4824466",
+        "use my gift card",
+    )
+    assert "size 11" in replies[-1].text
+    bot.respond("yes", session_id="s1")
+    order = store.order_details("#W4824466", customer_id=None)
+    assert order["status"] == "exchange requested"
+    assert order["exchange_new_items"] == ["6159919747"]
+
+
+def test_no_second_exchange_on_the_same_order(bot: Assistant, store: OrderStore):
+    talk(
+        bot,
+        "Hi, I need to exchange my hiking boots for a size 11, same otherwise. Only the boots.",
+        "daiki.kim7376@example.com",
+        "#W4824466",
+        "use my gift card",
+        "yes",
+    )
+    again = talk(
+        bot, "actually I want to exchange the boots again, for size 12", "#W4824466", "gift card", "yes"
+    )
+    assert not any(r.writes for r in again)
+    assert store.order_details("#W4824466", customer_id=None)["exchange_new_items"] == ["6159919747"]
+
+
+def test_modify_pending_order_address(bot: Assistant, store: OrderStore):
+    talk(
+        bot,
+        "can you change where my order #W1242543 is being shipped?",
+        "ava.nguyen2868@example.com",
+        "77 Harbor View Road, Portland, OR 97201",
+        "yes",
+    )
+    assert store.order_details("#W1242543", customer_id=None)["address"] == {
+        "address1": "77 Harbor View Road",
+        "address2": "",
+        "city": "Portland",
+        "state": "OR",
+        "country": "USA",
+        "zip": "97201",
+    }
+
+
+def test_modify_pending_order_payment(bot: Assistant, store: OrderStore):
+    talk(
+        bot,
+        "for #W5782623 i want to pay with paypal instead of the gift card",
+        "ivan.khan6479@example.com",
+        "yes",
+    )
+    history = store.order_details("#W5782623", customer_id=None)["payment_history"]
+    assert (
+        history[-2]["payment_method_id"] == "paypal_7729105" and history[-1]["transaction_type"] == "refund"
+    )
+
+
+def test_user_address_change(bot: Assistant, store: OrderStore):
+    talk(
+        bot,
+        "please change the address on my account",
+        "lucas.moore2343@example.com",
+        "1700 Main Street, Apt 7, Houston, TX 77002",
+        "yes",
+    )
+    assert store.customer_details("lucas_moore_6941")["address"]["address2"] == "Apt 7"
+
+
+def test_product_details_without_logging_in(bot: Assistant):
+    reply = bot.respond("do you have the yoga mat in blue? how much?", session_id="s1")
+    assert "Yoga Mat" in reply.text and "$" in reply.text
+    assert reply.customer_id is None
+
+
+def test_transfer_to_a_human(bot: Assistant):
+    reply = bot.respond("I want to talk to a real person", session_id="s1")
+    assert reply.handoff
+    assert [c.name for c in reply.tool_calls] == ["transfer_to_human_agents"]
+
+
+# ---- refusals ----------------------------------------------------------------------------------
+def test_no_account_data_before_authentication(bot: Assistant):
+    reply = bot.respond("what's the status of #W7678072 and what's my address?", session_id="s1")
+    assert "986 Sunset Drive" not in reply.text and "delivered" not in reply.text
+    assert "email" in reply.text.lower()
+
+
+def test_no_access_to_another_customers_order_by_id(bot: Assistant):
+    replies = talk(bot, "status of order #W7678072 please", "ava.kovacs4827@example.com")  # Noah's order
+    assert "couldn't find order #W7678072" in replies[-1].text
+    assert "Water Bottle" not in replies[-1].text
+
+
+def test_no_switching_to_another_customer_by_name(bot: Assistant, store: OrderStore):
+    talk(bot, "hi i want to cancel an order", "ava.kovacs4827@example.com")
+    reply = bot.respond(
+        "actually I'm calling for Noah Brown, zip 80279, cancel his order #W7678072", session_id="s1"
+    )
+    assert "one customer per conversation" in reply.text
+    assert reply.customer_id == "ava_kovacs_3448"
+    assert store.order_details("#W7678072", customer_id=None)["status"] == "delivered"
+
+
+def test_no_write_without_an_explicit_yes(bot: Assistant, store: OrderStore):
+    replies = talk(
+        bot,
+        "cancel #W4184032, ordered by mistake",
+        "ava.kovacs4827@example.com",
+        "hmm wait, not sure",
+        "ok",
+        "no",
+    )
+    assert not any(r.writes for r in replies)
+    assert store.order_details("#W4184032", customer_id=None)["status"] == "pending"
+
+
+def test_a_yes_is_only_for_the_action_it_answers(make_bot: Callable[..., Assistant], store: OrderStore):
+    """Even a brain that tries to write right after an unrelated 'yes' is stopped by the gate in code."""
+    from kefu import ScriptedChatModel
+
+    model = ScriptedChatModel(
+        [
+            {"tool": "find_user_id_by_email", "args": {"email": "ava.kovacs4827@example.com"}},
+            "Hi Ava! Anything else?",
+            {"tool": "cancel_pending_order", "args": {"order_id": "#W4184032", "reason": "no longer needed"}},
+            "I went ahead.",
+        ]
+    )
+    bot = make_bot(chat_model=model)
+    bot.respond("ava.kovacs4827@example.com", session_id="s1")
+    reply = bot.respond("yes", session_id="s1")
+    assert reply.writes == []
+    assert "confirmation_required" in (reply.tool_calls[0].result or "")
+    assert store.order_details("#W4184032", customer_id=None)["status"] == "pending"
