@@ -29,7 +29,7 @@ from kefu.recsys.persistence import IncompatibleModelError  # noqa: E402
 from kefu.recsys.recommender import NotFittedError, Recommender  # noqa: E402
 from kefu.recsys.redis_streams import RedisStreamEventSource  # noqa: E402
 from kefu.recsys.suggestions import Explanation, RecommendationLists, Suggestion  # noqa: E402
-from kefu.recsys.tuning import TuningResult, tune  # noqa: E402
+from kefu.recsys.tuning import TuningGrid, TuningResult, tune  # noqa: E402
 
 __all__ = [
     "AlsParams",
@@ -53,6 +53,7 @@ __all__ = [
     "RedisStreamEventSource",
     "ScoreWeights",
     "Suggestion",
+    "TuningGrid",
     "TuningResult",
     "load_movielens",
     "load_online_retail",
