@@ -164,11 +164,24 @@ def ask_variant_pick(item: dict[str, Any], product: dict[str, Any], candidates: 
     return f"There are a few {item['name']} options that match. Which one would you like?\n{lines}"
 
 
-def variant_unavailable(item: dict[str, Any]) -> str:
-    return (
-        f"Sorry, the {item['name']} with those options is out of stock right now. Would you like a "
-        "different option?"
-    )
+def variant_unavailable(item: dict[str, Any], *, offer: bool = True) -> str:
+    base = f"Sorry, the {item['name']} with those options is out of stock right now."
+    return base + (" Would you like a different option?" if offer else "")
+
+
+def suggestions(found: list[dict[str, Any]], kind: str) -> str:
+    from kefu.tools.recommend import suggestion_line
+
+    lines = "\n".join(f"- {suggestion_line(e)}" for e in found)
+    if kind == "alternatives":
+        return f"These options are available now:\n{lines}\nWould you like one of them instead?"
+    if kind == "similar":
+        return f"Customers who bought that also liked:\n{lines}"
+    return f"You might also like:\n{lines}"
+
+
+def no_suggestions() -> str:
+    return "I don't have a good suggestion for that right now. " + anything_else()
 
 
 def no_such_variant(item: dict[str, Any], product: dict[str, Any]) -> str:

@@ -18,11 +18,14 @@ from sqlalchemy import create_engine, event, inspect
 from kefu.agents import EmbeddedBrain, build_agent, is_explicit_yes, open_checkpointer
 from kefu.config import Config
 from kefu.errors import ConfigError
+from kefu.event_log import EventLog
 from kefu.message_checks import PROBLEM_REPLIES, check_message
 from kefu.reply import Reply, ToolCallRecord
 from kefu.timing import TurnTimer
 from kefu.tools import SHOP_TOOLS, Deps, KefuTool, OrderStore, load_plugins, load_shop
 from kefu.tools.plugins import ToolSpec
+from kefu.tools.recommend import ShopRecommender, recommend_products
+from kefu.turn_events import record_turn_events
 
 log = logging.getLogger("kefu")
 
@@ -71,7 +74,14 @@ class Assistant:
         self.store = OrderStore(self.engine)
         extra: list[BaseTool | KefuTool] = [*load_plugins(self.config.tools.plugins), *tools]
         self.plugin_specs: list[ToolSpec] = [t.spec for t in extra if isinstance(t, KefuTool)]
-        lc_tools = [*SHOP_TOOLS, *(t.as_langchain() if isinstance(t, KefuTool) else t for t in extra)]
+        self.events = EventLog(self.engine)
+        self.recommender = (
+            ShopRecommender(self.store, exclude_categories=self.config.recsys.exclude_categories)
+            if self.config.recsys.enabled
+            else None
+        )
+        builtin = [*SHOP_TOOLS, *([recommend_products] if self.recommender is not None else [])]
+        lc_tools = [*builtin, *(t.as_langchain() if isinstance(t, KefuTool) else t for t in extra)]
         names = [t.name for t in lc_tools]
         if len(set(names)) != len(names):
             dupes = sorted({n for n in names if names.count(n) > 1})
@@ -144,7 +154,7 @@ class Assistant:
             "confirmed_action": confirmed,
             "pending_action": pending if confirmed else None,
         }
-        deps = Deps(store=self.store, session_id=session_id)
+        deps = Deps(store=self.store, session_id=session_id, extras={"recommender": self.recommender})
         timer = TurnTimer()
         cfg["callbacks"] = [timer]
         try:
@@ -160,10 +170,19 @@ class Assistant:
             )
         messages: list[BaseMessage] = result["messages"][before + 1 :]
         final = next((m for m in reversed(messages) if isinstance(m, AIMessage) and not m.tool_calls), None)
+        records = _tool_records(messages)
+        recommendations = record_turn_events(
+            self.events,
+            records,
+            session_id=session_id,
+            customer_id=result.get("customer_id"),
+            recommender=self.recommender,
+        )
         return Reply(
             text=_text(final) if final is not None else FAILURE_REPLY,
             session_id=session_id,
-            tool_calls=_tool_records(messages),
+            tool_calls=records,
+            recommendations=recommendations,
             handoff=bool(result.get("handoff")),
             timings={
                 "total": _ms(started),

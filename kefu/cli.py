@@ -18,8 +18,13 @@ app = typer.Typer(
 )
 shop_app = typer.Typer(help="The shop database.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that write measured numbers to a file.", no_args_is_help=True)
+recsys_app = typer.Typer(
+    help="The recommender: fit, tune, evaluate, and try it on a customer.", no_args_is_help=True
+)
 app.add_typer(shop_app, name="shop")
 app.add_typer(bench_app, name="bench")
+app.add_typer(recsys_app, name="recsys")
+_PASS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 console = Console()
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
@@ -123,6 +128,53 @@ def bench_turns(
     _write_section(out, "Per-turn latency of the embedded brain", section)
     console.print(section)
     console.print(f"[green]written to {out}[/]")
+
+
+def _recsys_cli(command: str, args: list[str]) -> None:
+    from kefu.recsys.cli import main as recsys_main
+
+    raise typer.Exit(recsys_main([command, *args]))
+
+
+@recsys_app.command("eval", context_settings=_PASS)
+def recsys_eval(ctx: typer.Context) -> None:
+    """Benchmark on UCI Online Retail and MovieLens (options: see `kefu recsys eval --help`)."""
+    _recsys_cli("eval", ctx.args)
+
+
+@recsys_app.command("tune", context_settings=_PASS)
+def recsys_tune(ctx: typer.Context) -> None:
+    """Search hyper-parameters on a validation split (options: `kefu recsys tune --help`)."""
+    _recsys_cli("tune", ctx.args)
+
+
+@recsys_app.command("fit", context_settings=_PASS)
+def recsys_fit(ctx: typer.Context) -> None:
+    """Fit on an event file and save a model directory (options: `kefu recsys fit --help`)."""
+    _recsys_cli("fit", ctx.args)
+
+
+@recsys_app.command("recommend")
+def recsys_recommend(
+    customer: Annotated[str, typer.Argument(help="Customer id, e.g. noah_brown_6181.")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    n: Annotated[int, typer.Option(help="How many suggestions.")] = 5,
+) -> None:
+    """Suggestions for one customer of the shop, with the reason for each."""
+    from sqlalchemy import create_engine
+
+    from kefu.assistant import ensure_demo_shop
+    from kefu.tools.orders import OrderStore
+    from kefu.tools.recommend import ShopRecommender
+
+    cfg = _config(config, data_dir)
+    ensure_demo_shop(cfg)
+    recommender = ShopRecommender(
+        OrderStore(create_engine(cfg.shop_url)), exclude_categories=cfg.recsys.exclude_categories
+    )
+    for entry in recommender.personal(customer, n):
+        console.print(f"{entry['name']} [dim]({entry['product_id']})[/] — {entry['reason']}")
 
 
 def _write_section(path: Path, title: str, body: str) -> None:

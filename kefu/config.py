@@ -42,6 +42,13 @@ class ToolsConfig(BaseModel):
     """Names of installed plugin tools (entry-point group `kefu.tools`) to enable."""
 
 
+class RecsysConfig(BaseModel):
+    enabled: bool = True
+    """Offer product suggestions (the `recommend_products` tool)."""
+    exclude_categories: list[str] = Field(default_factory=list)
+    """Product kinds never to suggest."""
+
+
 class LimitsConfig(BaseModel):
     max_message_chars: int = 4000
     max_steps_per_turn: int = 40
@@ -58,6 +65,7 @@ class Config(BaseSettings):
     sessions: SessionsConfig = Field(default_factory=SessionsConfig)
     brain: BrainConfig = Field(default_factory=BrainConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
+    recsys: RecsysConfig = Field(default_factory=RecsysConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     @classmethod

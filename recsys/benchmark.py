@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
 from kefu.recsys._blas import single_threaded_blas
 from kefu.recsys.catalog import CatalogItem
 from kefu.recsys.config import RecommenderConfig

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
 from kefu.recsys.catalog import CatalogItem
 from kefu.recsys.events import KIND_CODES, Event, EventKind, EventTable
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
+
 from kefu.recsys.config import ScoreWeights
 from kefu.recsys.metrics import RankingMetrics, ranking_metrics
 from kefu.recsys.recommender import Recommender

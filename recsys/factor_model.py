@@ -18,6 +18,7 @@ import threading
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+
 from kefu.recsys._blas import single_threaded_blas
 from kefu.recsys.config import AlsParams
 

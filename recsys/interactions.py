@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
 from kefu.recsys.config import EventWeights, RecommenderConfig
 from kefu.recsys.events import KIND_CODES, Event, EventKind, EventTable
 from kefu.recsys.id_index import IdIndex

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from kefu.recsys.config import RecommenderConfig
 from kefu.recsys.events import KIND_CODES, EventKind
 from kefu.recsys.interactions import SECONDS_PER_DAY, Interactions, contributions, decay

@@ -32,6 +32,7 @@ from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
+
 from kefu.recsys.catalog import CatalogItem, CatalogView
 from kefu.recsys.config import RecommenderConfig
 from kefu.recsys.events import KIND_CODES, Event, EventKind, EventTable

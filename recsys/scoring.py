@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+
 from kefu.recsys.config import ScoreWeights
 
 _EPS = 1e-12

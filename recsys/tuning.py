@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from kefu.recsys.config import RecommenderConfig, ScoreWeights
 from kefu.recsys.evaluation import View, evaluate, only_new
 from kefu.recsys.events import EventTable

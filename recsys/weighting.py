@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from implicit.nearest_neighbours import bm25_weight, tfidf_weight
+
 from kefu.recsys.config import Weighting
 
 MIN_CONFIDENCE = 1e-6

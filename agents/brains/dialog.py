@@ -71,6 +71,14 @@ class Dialog:
     """More orders named for the same task ("cancel #W1 and #W2"): served one after the other."""
     focus_products: list[str] = field(default_factory=list)
     """Products the conversation talked about ('how much is the lamp in silver?' ... 'switch it then')."""
+    recommended: int = 0
+    """Times suggestions were shown in this session (offered unasked at most once)."""
+    frustrated: bool = False
+    """The customer complained or sounded upset: no upselling for the rest of the session."""
+    suggest_now: bool = False
+    """A request was just resolved: the moment to offer a suggestion, if any."""
+    hold: bool = False
+    """The reply to a tool result must be said now, before any further step."""
     preface: str = ""
     """Said before the next reply (e.g. 'Done: ...' before moving on to the next request)."""
 

@@ -30,6 +30,7 @@ from kefu.agents.confirmation import is_explicit_yes
 from kefu.agents.nlu import catalog_match as cm
 from kefu.agents.nlu import entities as ent
 from kefu.agents.nlu.intents import IntentClassifier, load_examples
+from kefu.agents.nlu.sentiment import is_upset
 from kefu.agents.policy_notes import best_section
 from kefu.tools.plugins import ToolSpec
 
@@ -37,6 +38,13 @@ STATE_KEY = "kefu_dialog"
 _CHANGE_OF_MIND = re.compile(
     r"\b(actually|instead|rather|never ?mind|forget (it|that|about)|scratch that|changed my mind)\b", re.I
 )
+_OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older|newer) order\b", re.I)
+_ASKS_SUGGESTION = re.compile(
+    r"\b(recommend\w*|suggest\w*|what (else )?(should|could|would) i (buy|get)|anything (else )?(like|similar)|"
+    r"similar (to|products?|items?)|you might have|ideas? for a gift|gift ideas?)\b",
+    re.I,
+)
+_SIMILAR = re.compile(r"\b(similar|like (the|my|a|an)|alternatives?|instead of|other than)\b", re.I)
 _WANTS_HUMAN = re.compile(
     r"\b((talk|speak|chat) (to|with) (a |an |your )?(real |actual |live )?(human|person|manager|supervisor|agent|"
     r"representative|rep|someone|somebody)|(get|give|transfer|connect) me (to )?(a |an )?(real |live )?(human|person|"
@@ -74,6 +82,8 @@ class EmbeddedBrain(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     plugins: list[ToolSpec] = Field(default_factory=list)
+    tool_names: frozenset[str] = frozenset()
+    """Tools the agent gave us (set by bind_tools); a flow whose tool is missing is not offered."""
     switch_confidence: float = 0.45
 
     @property
@@ -81,7 +91,10 @@ class EmbeddedBrain(BaseChatModel):
         return "kefu-embedded"
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> EmbeddedBrain:
-        return self
+        names = frozenset(
+            getattr(t, "name", None) or (t.get("name") if isinstance(t, dict) else "") for t in tools
+        )
+        return self.model_copy(update={"tool_names": names})
 
     @property
     def classifier(self) -> IntentClassifier:
@@ -109,11 +122,13 @@ class EmbeddedBrain(BaseChatModel):
                 immediate = (
                     self._observe(dialog, tc.get("name", m.name or ""), tc.get("args", {}), text) or immediate
                 )
-        if immediate and (dialog.task is not None and not dialog.awaiting_yes and not dialog.handed_off):
+        more_to_do = dialog.task is not None or (dialog.suggest_now and self._may_suggest(dialog))
+        if immediate and not dialog.hold and more_to_do and not dialog.awaiting_yes and not dialog.handed_off:
             dialog.preface = (
                 dialog.preface + "\n" + immediate
             ).strip()  # more to do: say it with the next reply
             immediate = None
+        dialog.hold = False
         step = reply(immediate) if immediate else self._decide(dialog)
         if step.tool is None and dialog.preface:
             step = reply(f"{dialog.preface}\n\n{step.text}".strip())
@@ -149,6 +164,12 @@ class EmbeddedBrain(BaseChatModel):
             # anything else: new details (handled below) or a new request; the write is asked again
 
         self._hear_identity(d, text)
+        if is_upset(text):
+            d.frustrated = True
+        if _ASKS_SUGGESTION.search(text) and "recommend_products" in self.tool_names:
+            d.start("recommend")
+            d.task_texts.append(text)
+            return
 
         requested = self._requests(text, intent, pred.confidence)
         if _WANTS_HUMAN.search(text):
@@ -199,6 +220,8 @@ class EmbeddedBrain(BaseChatModel):
                 d.queue.remove(d.task)
 
         oids = ent.order_ids(text)
+        if not oids and _OTHER_ORDER.search(text):
+            d.order_id = None  # "my other order": not the one we just talked about
         if oids and oids[0] != d.order_id:
             d.order_id = oids[0]
             d.asked = None if d.asked == "order" else d.asked
@@ -335,6 +358,20 @@ class EmbeddedBrain(BaseChatModel):
             product = json.loads(content)
             d.products[product["product_id"]] = product
             return None
+        if tool == "recommend_products":
+            d.suggest_now = False
+            found = [] if error else json.loads(content).get("recommendations", [])
+            if found:
+                d.recommended += 1
+            kind = args.get("kind", "personal")
+            if d.task == "recommend":
+                d.finish()
+            d.hold = True  # say it now, whatever task is open
+            if kind == "alternatives":
+                d.asked = "options"
+            if not found:
+                return say.no_suggestions() if kind != "personal" or d.task is None else None
+            return say.suggestions(found, kind)
         if tool == "transfer_to_human_agents":
             d.handed_off = True
             d.finish()
@@ -362,6 +399,7 @@ class EmbeddedBrain(BaseChatModel):
                 return say.write_refused(content.removeprefix("Error: "))
             result = json.loads(content)
             d.done_writes.append(tool)
+            d.suggest_now = tool not in ("cancel_pending_order", "return_delivered_order_items")
             if "order_id" in result:
                 d.orders[result["order_id"]] = result
             elif d.user is not None and "address" in result:
@@ -383,9 +421,15 @@ class EmbeddedBrain(BaseChatModel):
             return reply(say.tool_failed(offer_human=True))
         if d.handed_off:
             return reply(say.handed_off())
+        if d.suggest_now and d.task is None and self._may_suggest(d):
+            d.suggest_now = False
+            return call("recommend_products", {"kind": "personal", "n": 3})
+        d.suggest_now = False
         task = d.task
         if task is None:
             return self._no_task(d)
+        if task == "recommend":
+            return self._recommend(d)
         if task == "human_agent":
             return call("transfer_to_human_agents", {"summary": _summary(d)})
         if task == "policy_question":
@@ -581,6 +625,22 @@ class EmbeddedBrain(BaseChatModel):
                 if choice.candidates:
                     return reply(say.ask_variant_pick(item, product, choice.candidates))
                 if choice.unavailable:
+                    if (
+                        "recommend_products" in self.tool_names
+                        and choice.unavailable_ids
+                        and d.preface == ""
+                        and not d.frustrated
+                    ):
+                        d.preface = say.variant_unavailable(item, offer=False)
+                        return call(
+                            "recommend_products",
+                            {
+                                "kind": "alternatives",
+                                "n": 3,
+                                "item_id": choice.unavailable_ids[0],
+                                "product_id": item["product_id"],
+                            },
+                        )
                     return reply(say.variant_unavailable(item))
                 return reply(say.no_such_variant(item, product))
             new_ids.append(choice.item_id)
@@ -672,6 +732,28 @@ class EmbeddedBrain(BaseChatModel):
         wanted = {m.keys[0]: m.value for m in mentions}
         d.finish()
         return reply(say.product(product, wanted or None))
+
+    def _may_suggest(self, d: Dialog) -> bool:
+        """Offer suggestions unasked only once per session, never to an upset customer, never after a
+        cancellation or a return (the customer is unhappy with something), and only if we can."""
+        return (
+            "recommend_products" in self.tool_names
+            and d.recommended == 0
+            and not d.frustrated
+            and not d.handed_off
+        )
+
+    def _recommend(self, d: Dialog) -> Step:
+        """The customer asked for suggestions: similar to a product they name, else personal."""
+        if d.product_types is None:
+            return call("list_all_product_types", {})
+        text = " ".join(d.task_texts[-1:])
+        names = cm.match_products(text, d.product_types)
+        if names and _SIMILAR.search(text):
+            return call(
+                "recommend_products", {"kind": "similar", "product_id": d.product_types[names[0]], "n": 3}
+            )
+        return call("recommend_products", {"kind": "personal", "n": 3})
 
     def _plugin(self, task: str) -> ToolSpec | None:
         if not task.startswith("plugin:"):

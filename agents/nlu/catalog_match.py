@@ -249,6 +249,8 @@ class VariantChoice:
     """Several equally good variants: ask the customer to pick."""
     unavailable: bool = False
     """Variants with these options exist but none is available."""
+    unavailable_ids: tuple[str, ...] = ()
+    """Those variants (for suggesting alternatives)."""
 
 
 def choose_variant(
@@ -272,7 +274,9 @@ def choose_variant(
     matching = [v for v in variants.values() if v["item_id"] != current_item_id and fits(v)]
     available = [v for v in matching if v["available"]]
     if not available:
-        return VariantChoice(None, unavailable=bool(matching))
+        return VariantChoice(
+            None, unavailable=bool(matching), unavailable_ids=tuple(v["item_id"] for v in matching)
+        )
 
     def kept(v: dict[str, Any]) -> int:
         return sum(str(v["options"].get(k)) == str(x) for k, x in current_options.items())

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+
 from kefu.recsys import AlsParams, CatalogItem, Event, EventKind, RecommenderConfig
 
 DAY = 86_400.0

@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+
 from kefu.recsys import Event, EventKind, EventTable
 
 

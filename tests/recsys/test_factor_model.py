@@ -3,6 +3,7 @@
 import implicit.gpu
 import implicit.gpu.als
 import numpy as np
+
 from kefu.recsys import Recommender
 from kefu.recsys.factor_model import gpu_available
 

@@ -1,6 +1,7 @@
 """New events reach the next recommendation without a refit."""
 
 import numpy as np
+
 from kefu.recsys import Event, EventKind, Recommender
 
 

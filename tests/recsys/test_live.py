@@ -2,8 +2,9 @@
 
 import threading
 
-import kefu.recsys.live_recommender as live_module
 import pytest
+
+import kefu.recsys.live_recommender as live_module
 from kefu.recsys import AppendOnlyEventLog, Event, EventConsumer, LiveRecommender, Recommender
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from implicit.nearest_neighbours import bm25_weight, tfidf_weight
+
 from kefu.recsys import Event, EventKind, EventWeights, RecommenderConfig
 from kefu.recsys.interactions import Interactions, UserRows, build_matrices
 from kefu.recsys.item_signals import ItemSignals

@@ -1,6 +1,7 @@
 import math
 
 import pytest
+
 from kefu.recsys import Event, EventKind, EventTable, ranking_metrics
 from kefu.recsys.evaluation import only_new
 from kefu.recsys.splits import per_user_holdout, temporal_split

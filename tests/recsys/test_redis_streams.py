@@ -1,6 +1,7 @@
 """The Redis Streams consumer group against a real redis-server on 127.0.0.1 (skips without one)."""
 
 import pytest
+
 from kefu.recsys import Event, EventConsumer, EventSource, LiveRecommender, RedisStreamEventSource
 
 

@@ -1,0 +1,78 @@
+"""When the assistant suggests products, and when it stays quiet."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine
+
+from kefu import Assistant
+from kefu.event_log import EventLog
+
+EXCHANGE = [
+    "Hi, I need to exchange my hiking boots for a size 11, same otherwise. Only the boots.",
+    "daiki.kim7376@example.com",
+]
+
+
+def test_a_resolved_request_gets_one_suggestion_with_its_reason(bot: Assistant):
+    for text in EXCHANGE:
+        bot.respond(text, session_id="s1")
+    done = bot.respond("yes", session_id="s1")
+    assert done.writes and done.recommendations
+    assert all(r["reason"] for r in done.recommendations)
+    assert "You might also like" in done.text
+    # ...but only once per session unless asked
+    later = bot.respond("what's the status of order #W4824466?", session_id="s1")
+    assert later.recommendations == []
+
+
+def test_asked_for_suggestions_always_answers(bot: Assistant):
+    reply = bot.respond("can you recommend something similar to the yoga mat?", session_id="s1")
+    assert reply.recommendations and reply.recommendations[0]["kind"] == "similar"
+    again = bot.respond("any other suggestions for me?", session_id="s1")
+    assert again.recommendations
+
+
+def test_no_upselling_to_an_upset_customer(bot: Assistant):
+    bot.respond(
+        "this is ridiculous, my boots came in the wrong size. I need to exchange them for a size 11, "
+        "same otherwise, only the boots",
+        session_id="s1",
+    )
+    bot.respond("daiki.kim7376@example.com", session_id="s1")
+    done = bot.respond("yes", session_id="s1")
+    assert done.writes
+    assert done.recommendations == [] and "might also like" not in done.text
+
+
+def test_no_suggestion_after_a_cancellation(bot: Assistant):
+    for text in ["cancel #W4184032, I don't need it anymore", "ava.kovacs4827@example.com"]:
+        bot.respond(text, session_id="s1")
+    done = bot.respond("yes", session_id="s1")
+    assert done.writes and done.recommendations == []
+
+
+def test_shown_suggestions_and_follow_ups_are_logged(bot: Assistant, shop_url: str):
+    reply = bot.respond("can you recommend something similar to the yoga mat?", session_id="s1")
+    first = reply.recommendations[0]
+    bot.respond(f"tell me more about the {first['name']}", session_id="s1")
+    events = EventLog(create_engine(shop_url)).read(session_id="s1")
+    kinds = [(e["kind"], e["item_id"]) for e in events]
+    assert ("recommendation_shown", first["product_id"]) in kinds
+    assert ("click", first["product_id"]) in kinds
+
+
+def test_a_purchase_changes_the_next_personal_suggestion(bot: Assistant):
+    """Real time: an exchange made a moment ago is already in the customer's vector."""
+    recommender = bot.recommender
+    assert recommender is not None
+    before = [r["product_id"] for r in recommender.personal("daiki_kim_2165", 5)]
+    recommender.observe(
+        [
+            {"customer_id": "daiki_kim_2165", "item_id": pid, "kind": "purchase"}
+            for pid in before[:2]
+            for _ in range(3)
+        ]
+    )
+    after = [r["product_id"] for r in recommender.personal("daiki_kim_2165", 5)]
+    assert after != before
+    assert not set(before[:2]) & set(after)  # discover filters what the customer now has

@@ -1,0 +1,150 @@
+"""The `recommend_products` tool: personal suggestions, alternatives to an unavailable item, and
+"similar to", over kefu's recommender (implicit ALS) trained on the shop's own orders.
+
+The shop's catalogue is small and its orders have no dates, so the model works at product level
+(people buy "a water bottle", then choose options): it is fitted lazily on first use from the order
+history, learns from new events in real time (`observe`), and never suggests products with no
+available variant.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from langchain.tools import ToolRuntime, tool
+
+from kefu.tools.orders.describe import money, options_text
+from kefu.tools.orders.store import OrderStore, ShopError
+
+
+class ShopRecommender:
+    """A live recommender over one shop: fitted on first use, updated with each new event."""
+
+    def __init__(self, store: OrderStore, *, exclude_categories: Iterable[str] = ()) -> None:
+        self.store = store
+        self.exclude_categories = tuple(exclude_categories)
+        self._live: Any = None
+        self._lock = threading.Lock()
+        self._names: dict[str, str] = {}
+
+    def _model(self) -> Any:
+        with self._lock:
+            if self._live is None:
+                from kefu.recsys import LiveRecommender, load_tau_bench_orders, tau_bench_catalog
+
+                snapshot = self.store.snapshot()
+                products = {
+                    pid: self.store.product_details(pid) for pid in self.store.product_types().values()
+                }
+                self._names = {pid: p["name"] for pid, p in products.items()}
+                live = LiveRecommender(
+                    history=load_tau_bench_orders(snapshot["orders"].values(), level="product"),
+                    catalog=tau_bench_catalog(products, level="product"),
+                )
+                live.fit()
+                self._live = live
+            return self._live
+
+    def observe(self, events: list[dict[str, Any]]) -> None:
+        """Fold new purchase/return/view/click events in: the next suggestion already reflects them."""
+        from kefu.recsys import Event
+
+        usable = [
+            Event(e["customer_id"], e["item_id"], e["kind"])
+            for e in events
+            if e.get("customer_id")
+            and e.get("item_id")
+            and e["kind"] in ("purchase", "return", "view", "click")
+        ]
+        if usable and self._live is not None:
+            self._live.ingest(usable)
+
+    def personal(self, customer_id: str | None, n: int) -> list[dict[str, Any]]:
+        live = self._model()
+        found = live.recommend(
+            customer_id or "", n, kind="discover", exclude_categories=self.exclude_categories
+        )
+        return [self._entry(s.item_id, s.reason) for s in found]
+
+    def similar(self, product_id: str, n: int) -> list[dict[str, Any]]:
+        live = self._model()
+        found = live.similar_items(product_id, n, exclude_categories=self.exclude_categories)
+        return [self._entry(s.item_id, s.reason) for s in found]
+
+    def alternatives(self, item_id: str, product_id: str, n: int) -> list[dict[str, Any]]:
+        """Available variants of the same product, closest to the wanted one first."""
+        product = self.store.product_details(product_id)
+        wanted = product["variants"].get(item_id, {}).get("options", {})
+        ranked = sorted(
+            (v for v in product["variants"].values() if v["available"] and v["item_id"] != item_id),
+            key=lambda v: -sum(str(v["options"].get(k)) == str(x) for k, x in wanted.items()),
+        )
+        return [
+            {
+                "product_id": product_id,
+                "item_id": v["item_id"],
+                "name": product["name"],
+                "options": options_text(v["options"]),
+                "price": v["price"],
+                "reason": f"Available now, close to the {product['name']} you asked for",
+            }
+            for v in ranked[:n]
+        ]
+
+    def _entry(self, product_id: str, reason: str) -> dict[str, Any]:
+        product = self.store.product_details(product_id)
+        prices = [v["price"] for v in product["variants"].values() if v["available"]]
+        return {
+            "product_id": product_id,
+            "name": product["name"],
+            "reason": reason,
+            "price_from": min(prices) if prices else None,
+        }
+
+
+@tool
+def recommend_products(
+    runtime: ToolRuntime[Any, Any],
+    kind: Literal["personal", "alternatives", "similar"] = "personal",
+    product_id: str | None = None,
+    item_id: str | None = None,
+    n: int = 3,
+) -> str:
+    """Suggest products: 'personal' for the customer (from what they and similar customers bought),
+    'alternatives' to an unavailable item (give item_id and its product_id), or 'similar' to a product
+    (give product_id). Only suggest when it helps the customer; never during a complaint.
+
+    Args:
+        kind: personal, alternatives or similar.
+        product_id: The product id, for alternatives and similar.
+        item_id: The unavailable item id, for alternatives.
+        n: How many suggestions (1 to 5).
+    """
+    recommender: ShopRecommender | None = runtime.context.extras.get("recommender")
+    if recommender is None:
+        return "Error: recommendations are not enabled in this shop"
+    n = max(1, min(int(n), 5))
+    try:
+        if kind == "alternatives":
+            if not item_id or not product_id:
+                return "Error: alternatives need item_id and product_id"
+            found = recommender.alternatives(item_id, product_id, n)
+        elif kind == "similar":
+            if not product_id:
+                return "Error: similar needs product_id"
+            found = recommender.similar(product_id, n)
+        else:
+            found = recommender.personal(runtime.state.get("customer_id"), n)
+    except ShopError as e:
+        return f"Error: {e}"
+    return json.dumps({"recommendations": found, "kind": kind})
+
+
+def suggestion_line(entry: dict[str, Any]) -> str:
+    if "options" in entry:
+        return f"{entry['name']} ({entry['options']}) – {money(entry['price'])}"
+    price = f", from {money(entry['price_from'])}" if entry.get("price_from") is not None else ""
+    return f"{entry['name']}{price} – {entry['reason'].rstrip('.')}"
