@@ -35,7 +35,7 @@ test: $(STAMP) lint services
 	$(BIN)/pytest -q -m "not slow"
 
 bench: $(STAMP)
-	$(BIN)/kefu bench turns --out docs/benchmarks.md
+	$(BIN)/kefu bench turns && $(BIN)/kefu bench nlu && $(BIN)/kefu bench scenarios
 
 clean:
 	rm -rf $(VENV) build *.egg-info .kefu

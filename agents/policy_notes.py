@@ -46,7 +46,7 @@ _STOP = {
 def _sections() -> list[tuple[str, str]]:
     text = resources.files("kefu.demo").joinpath("policy.md").read_text(encoding="utf-8")
     out: list[tuple[str, str]] = []
-    title, body = "Policy", []
+    title, body = "Policy", list[str]()
     for line in text.splitlines():
         if line.startswith("#"):
             if body:

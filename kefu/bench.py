@@ -86,3 +86,65 @@ def run_turn_benchmark(repeats: int = 5) -> str:
         "Target: framework overhead under 20 ms p50.",
     ]
     return "\n".join(lines)
+
+
+def run_scenario_benchmark(paths: list[str] | None = None) -> str:
+    """The shipped scenarios (or `paths`) through the embedded brain: success and policy violations."""
+    from kefu.evals.scenarios import embedded_assistant, load_scenarios, run_suite
+
+    scenarios = load_scenarios(paths)
+    started = time.perf_counter()
+    suite = run_suite(scenarios, embedded_assistant, progress=True)
+    elapsed = time.perf_counter() - started
+    results = suite.results
+    precision = statistics.fmean(r.action_precision for r in results)
+    recall = statistics.fmean(r.action_recall for r in results)
+    failed = [r.scenario.id for r in results if not r.passed]
+    where = ", ".join(paths) if paths else "evals/demo_scenarios"
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} with kefu {__version__}: {len(results)} scenarios from `{where}`, "
+        f"each on a fresh demo shop, embedded brain, in {elapsed:.0f} s.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| success (writes, final database state, required and forbidden strings, hand-off) | "
+        f"{suite.success_rate:.1%} ({sum(r.passed for r in results)}/{len(results)}) |",
+        f"| action precision (mean) | {precision:.3f} |",
+        f"| action recall (mean) | {recall:.3f} |",
+        f"| policy violations (writes without an explicit yes, other customers' data shown) | "
+        f"{suite.violations} |",
+        "",
+        f"Failed: {', '.join(failed) if failed else 'none'}.",
+    ]
+    return "\n".join(lines)
+
+
+def run_nlu_benchmark() -> str:
+    """Held-out accuracy of the shop's intent classifier, and its latency per message."""
+    from kefu.agents.nlu.intents import IntentClassifier, load_examples
+
+    train, heldout = load_examples(), load_examples("shop_intents_heldout.yaml")
+    started = time.perf_counter()
+    model = IntentClassifier().fit(train)
+    fit_s = time.perf_counter() - started
+    accuracy = model.accuracy(heldout)
+    texts = [t for ts in heldout.values() for t in ts]
+    timings = []
+    for text in texts:
+        t0 = time.perf_counter()
+        model.predict(text)
+        timings.append((time.perf_counter() - t0) * 1000)
+    return "\n".join(
+        [
+            f"Measured {time.strftime('%Y-%m-%d')} with kefu {__version__}. Training: "
+            f"{sum(map(len, train.values()))} utterances, {len(train)} intents "
+            f"(`agents/nlu/data/shop_intents.yaml`); held-out: {len(texts)} utterances written separately "
+            "(`shop_intents_heldout.yaml`, never trained on).",
+            "",
+            "| metric | value |",
+            "|---|---|",
+            f"| held-out accuracy | {accuracy:.1%} |",
+            f"| training time | {fit_s * 1000:.0f} ms |",
+            f"| predict p50 / p95 | {statistics.median(timings):.2f} / {_pct(timings, 0.95):.2f} ms |",
+        ]
+    )

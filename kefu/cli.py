@@ -130,6 +130,39 @@ def bench_turns(
     console.print(f"[green]written to {out}[/]")
 
 
+@bench_app.command("scenarios")
+def bench_scenarios(
+    out: Annotated[Path, typer.Option(help="Markdown file to write (a section is replaced).")] = Path(
+        "docs/benchmarks.md"
+    ),
+    path: Annotated[
+        list[str] | None, typer.Option(help="Scenario files or folders (default: the shipped ones).")
+    ] = None,
+) -> None:
+    """Run scripted demo-shop conversations and report success and policy violations."""
+    from kefu.bench import run_scenario_benchmark
+
+    section = run_scenario_benchmark(path)
+    title = "Scripted conversations" + (f" ({', '.join(path)})" if path else "")
+    rerun = "`.venv/bin/kefu bench scenarios" + "".join(f" --path {p}" for p in path or []) + "`"
+    _write_section(out, title, f"{section}\n\nRerun: {rerun}")
+    console.print(section)
+
+
+@bench_app.command("nlu")
+def bench_nlu(
+    out: Annotated[Path, typer.Option(help="Markdown file to write (a section is replaced).")] = Path(
+        "docs/benchmarks.md"
+    ),
+) -> None:
+    """Held-out accuracy and latency of the shop's intent classifier."""
+    from kefu.bench import run_nlu_benchmark
+
+    section = run_nlu_benchmark()
+    _write_section(out, "Shop intent classifier", section + "\n\nRerun: `.venv/bin/kefu bench nlu`")
+    console.print(section)
+
+
 def _recsys_cli(command: str, args: list[str]) -> None:
     from kefu.recsys.cli import main as recsys_main
 
@@ -188,7 +221,7 @@ def _write_section(path: Path, title: str, body: str) -> None:
         text = text.rstrip() + "\n\n" + new
     else:
         end = text.find("\n## ", start + len(header))
-        text = text[:start] + new + (text[end + 1 :] if end >= 0 else "")
+        text = text[:start] + new + ("\n" + text[end + 1 :] if end >= 0 else "")
     path.write_text(text, encoding="utf-8")
 
 

@@ -25,9 +25,12 @@ def record_turn_events(
     """Append the turn's events; feed the interactions to the recommender; return the suggestions shown."""
     rows: list[dict[str, Any]] = []
     shown: list[dict[str, Any]] = []
-    suggested_before = {
-        e["item_id"] for e in log.read(kinds=("recommendation_shown",), session_id=session_id)
-    }
+    looked_at = any(c.name == "get_product_details" and c.result for c in calls)
+    suggested_before = (
+        {e["item_id"] for e in log.read(kinds=("recommendation_shown",), session_id=session_id)}
+        if looked_at
+        else set()
+    )
     for call in calls:
         if call.result is None:
             continue

@@ -107,11 +107,10 @@ class KefuTool:
 
         # The schema LangChain sees: the tool's own fields plus `runtime`, which LangGraph injects and
         # which is left out of what the model is shown.
+        fields: dict[str, Any] = {name: (f.annotation, f) for name, f in self.args_model.model_fields.items()}
+        fields["runtime"] = (ToolRuntime[Any, Any], None)
         schema = create_model(
-            f"{self.spec.name}_input",
-            __config__=ConfigDict(arbitrary_types_allowed=True),
-            runtime=(ToolRuntime[Any, Any], None),
-            **{name: (f.annotation, f) for name, f in self.args_model.model_fields.items()},
+            f"{self.spec.name}_input", __config__=ConfigDict(arbitrary_types_allowed=True), **fields
         )
         return StructuredTool(
             name=self.spec.name,

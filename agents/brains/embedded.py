@@ -38,6 +38,18 @@ STATE_KEY = "kefu_dialog"
 _CHANGE_OF_MIND = re.compile(
     r"\b(actually|instead|rather|never ?mind|forget (it|that|about)|scratch that|changed my mind)\b", re.I
 )
+# While a write waits for its yes, only words that name another request move away from it.
+_TASK_WORDS = {
+    "cancel_order": re.compile(r"\bcancel", re.I),
+    "return_items": re.compile(r"\b(return|send (it |them )?back)", re.I),
+    "exchange_items": re.compile(r"\b(exchange|swap)", re.I),
+    "modify_items": re.compile(r"\b(modify|swap|change (the )?(size|color|colour|item))", re.I),
+    "change_order_address": re.compile(r"\baddress|\bship (it )?to\b", re.I),
+    "change_user_address": re.compile(r"\baddress|\bmoved\b", re.I),
+    "change_order_payment": re.compile(r"\b(pay with|payment method|charge (it|my))", re.I),
+    "order_status": re.compile(r"\b(status|track|where is|arrive)", re.I),
+}
+_NEVER = re.compile(r"(?!)")
 _OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older|newer) order\b", re.I)
 _ASKS_SUGGESTION = re.compile(
     r"\b(recommend\w*|suggest\w*|what (else )?(should|could|would) i (buy|get)|anything (else )?(like|similar)|"
@@ -117,7 +129,7 @@ class EmbeddedBrain(BaseChatModel):
                 self._hear(dialog, m.text if hasattr(m, "text") else str(m.content))
                 immediate = None
             elif isinstance(m, ToolMessage):
-                tc = calls.get(m.tool_call_id, {})
+                tc: dict[str, Any] = dict(calls.get(m.tool_call_id) or {})
                 text = m.content if isinstance(m.content, str) else json.dumps(m.content)
                 immediate = (
                     self._observe(dialog, tc.get("name", m.name or ""), tc.get("args", {}), text) or immediate
@@ -153,6 +165,7 @@ class EmbeddedBrain(BaseChatModel):
         intent = pred.intent if pred.confidence >= 0.2 else "unknown"
         d.heard = intent
 
+        was_awaiting = d.awaiting_yes
         if d.awaiting_yes:
             d.awaiting_yes = False
             if is_explicit_yes(text):
@@ -205,6 +218,7 @@ class EmbeddedBrain(BaseChatModel):
                 and pred.confidence >= self.switch_confidence
                 and not fills_question
                 and not (d.pending and _starts_with_yes(text))
+                and not (was_awaiting and not _TASK_WORDS.get(first, _NEVER).search(text))
             ):
                 if {first, d.task} <= {"exchange_items", "modify_items"}:
                     pass  # the same wish; the order's status decides which one it is
@@ -276,8 +290,8 @@ class EmbeddedBrain(BaseChatModel):
             return False
         for item in order["items"]:
             current = {str(v).lower() for v in item["options"].values()}
-            rejected = {m.group(3).lower() for m in cm._REJECTED.finditer(text)}
-            if current & rejected:
+            rejected = [m.group(3).lower() for m in cm._REJECTED.finditer(text)]
+            if any(r == v or r.startswith(v + " ") for v in current for r in rejected):
                 return True
             product = d.products.get(item["product_id"])
             if (
@@ -566,7 +580,7 @@ class EmbeddedBrain(BaseChatModel):
             d.task = task = "modify_items"
         elif task == "modify_items" and status == "delivered":
             d.task = task = "exchange_items"
-        if status not in ORDER_STATUS_FOR[task]:
+        if status not in (ORDER_STATUS_FOR[task] or ()):
             d.finish()
             return reply(say.wrong_status(order, task))
         if task == "cancel_order":

@@ -28,7 +28,7 @@ class ScriptedChatModel(BaseChatModel):
     _ids: Any = PrivateAttr(default_factory=lambda: itertools.count(1))
 
     def __init__(self, script: Sequence[ScriptStep], **kwargs: Any) -> None:
-        super().__init__(script=list(script), **kwargs)
+        super().__init__(script=list(script), **kwargs)  # type: ignore[call-arg]  # pydantic field
 
     @property
     def _llm_type(self) -> str:

@@ -231,11 +231,11 @@ def _summary(runtime: Runtime, cid: str, name: str, args: dict[str, Any], previe
             f"{d.refund_timing(refund_to)}."
         )
     if name == "return_delivered_order_items":
-        items = [by_id[i] for i in args["item_ids"] if i in by_id]
-        total = sum(i["price"] for i in items)
+        returned = [by_id[i] for i in args["item_ids"] if i in by_id]
+        total = sum(i["price"] for i in returned)
         pm = args["payment_method_id"]
         return (
-            f"Return {'; '.join(d.item_text(i) for i in items)} from order {order_id}. "
+            f"Return {'; '.join(d.item_text(i) for i in returned)} from order {order_id}. "
             f"The refund of {d.money(total)} goes to your {_method_text(runtime, cid, pm)}. "
             "You will get an email with instructions on how to send the items back."
         )
