@@ -214,7 +214,7 @@ class Assistant:
                     entry["tool_calls"] = [{"name": c["name"], "args": c["args"]} for c in m.tool_calls]
                 out.append(entry)
             elif isinstance(m, ToolMessage):
-                out.append({"role": "tool", "name": m.name, "content": _text(m)})
+                out.append({"role": "tool", "name": m.name or "", "content": _text(m)})
         return out
 
     def close(self) -> None:

@@ -41,7 +41,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def run_turn_benchmark(repeats: int = 5) -> str:
     from kefu.assistant import Assistant
-    from kefu.config import Config
+    from kefu.config import Config, ShopConfig
     from kefu.evals.scenarios import ShopTemplate
 
     template = ShopTemplate()
@@ -49,7 +49,7 @@ def run_turn_benchmark(repeats: int = 5) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(repeats + 1):  # the first round warms caches and is not counted
             url = template.fresh(Path(tmp) / f"run{r}")
-            bot = Assistant(Config(data_dir=Path(tmp) / f"run{r}", shop={"database_url": url}))
+            bot = Assistant(Config(data_dir=Path(tmp) / f"run{r}", shop=ShopConfig(database_url=url)))
             for n, conversation in enumerate(SCRIPT):
                 for text in conversation:
                     reply = bot.respond(text, session_id=f"bench-{r}-{n}")
