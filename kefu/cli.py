@@ -203,8 +203,11 @@ def recsys_recommend(
 
     cfg = _config(config, data_dir)
     ensure_demo_shop(cfg)
+    from kefu.event_log import EventLog
+
+    engine = create_engine(cfg.shop_url)
     recommender = ShopRecommender(
-        OrderStore(create_engine(cfg.shop_url)), exclude_categories=cfg.recsys.exclude_categories
+        OrderStore(engine), EventLog(engine), exclude_categories=cfg.recsys.exclude_categories
     )
     for entry in recommender.personal(customer, n):
         console.print(f"{entry['name']} [dim]({entry['product_id']})[/] — {entry['reason']}")

@@ -61,18 +61,31 @@ def test_shown_suggestions_and_follow_ups_are_logged(bot: Assistant, shop_url: s
     assert ("click", first["product_id"]) in kinds
 
 
-def test_a_purchase_changes_the_next_personal_suggestion(bot: Assistant):
-    """Real time: an exchange made a moment ago is already in the customer's vector."""
+def test_a_purchase_changes_the_next_personal_suggestion(bot: Assistant, shop_url: str):
+    """Real time: purchases appended to the event table (here by a separate writer, as another
+    replica would) are in the customer's vector at the next sync, without a refit."""
     recommender = bot.recommender
     assert recommender is not None
     before = [r["product_id"] for r in recommender.personal("daiki_kim_2165", 5)]
-    recommender.observe(
+    other_process = EventLog(create_engine(shop_url))
+    other_process.append(
         [
             {"customer_id": "daiki_kim_2165", "item_id": pid, "kind": "purchase"}
             for pid in before[:2]
             for _ in range(3)
         ]
     )
+    assert recommender.sync() == 6
     after = [r["product_id"] for r in recommender.personal("daiki_kim_2165", 5)]
     assert after != before
     assert not set(before[:2]) & set(after)  # discover filters what the customer now has
+
+
+def test_a_background_refit_swaps_in_a_new_model(bot: Assistant):
+    recommender = bot.recommender
+    assert recommender is not None
+    recommender.personal("daiki_kim_2165", 3)
+    thread = recommender.refit_in_background()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert recommender.personal("daiki_kim_2165", 3)

@@ -16,51 +16,63 @@ from typing import Any, Literal
 
 from langchain.tools import ToolRuntime, tool
 
+from kefu.event_log import EventLog
 from kefu.tools.orders.describe import money, options_text
 from kefu.tools.orders.store import OrderStore, ShopError
 
 
 class ShopRecommender:
-    """A live recommender over one shop: fitted on first use, updated with each new event."""
+    """A live recommender over one shop: fitted on first use from the order history and the event
+    table, then kept current from the event table (`sync`), whichever process wrote the events."""
 
-    def __init__(self, store: OrderStore, *, exclude_categories: Iterable[str] = ()) -> None:
+    def __init__(
+        self, store: OrderStore, events: EventLog, *, exclude_categories: Iterable[str] = ()
+    ) -> None:
         self.store = store
+        self.events = events
         self.exclude_categories = tuple(exclude_categories)
         self._live: Any = None
+        self._consumer: Any = None
         self._lock = threading.Lock()
-        self._names: dict[str, str] = {}
 
     def _model(self) -> Any:
         with self._lock:
             if self._live is None:
-                from kefu.recsys import LiveRecommender, load_tau_bench_orders, tau_bench_catalog
+                from kefu.recsys import (
+                    EventConsumer,
+                    LiveRecommender,
+                    load_tau_bench_orders,
+                    tau_bench_catalog,
+                )
+                from kefu.recsys.sql_events import SqlEventSource
 
                 snapshot = self.store.snapshot()
                 products = {
                     pid: self.store.product_details(pid) for pid in self.store.product_types().values()
                 }
-                self._names = {pid: p["name"] for pid, p in products.items()}
-                live = LiveRecommender(
-                    history=load_tau_bench_orders(snapshot["orders"].values(), level="product"),
-                    catalog=tau_bench_catalog(products, level="product"),
-                )
+                source = SqlEventSource(self.events)
+                history = [
+                    *load_tau_bench_orders(snapshot["orders"].values(), level="product"),
+                    *source.history(),
+                ]
+                live = LiveRecommender(history=history, catalog=tau_bench_catalog(products, level="product"))
                 live.fit()
+                self._consumer = EventConsumer(source, live, block_ms=0)
                 self._live = live
             return self._live
 
-    def observe(self, events: list[dict[str, Any]]) -> None:
-        """Fold new purchase/return/view/click events in: the next suggestion already reflects them."""
-        from kefu.recsys import Event
+    def sync(self) -> int:
+        """Fold in events appended since the last sync (by any process); the next suggestion reflects them."""
+        if self._consumer is None:
+            return 0
+        applied = 0
+        while (n := self._consumer.poll_once(block_ms=0)) > 0:
+            applied += n
+        return applied
 
-        usable = [
-            Event(e["customer_id"], e["item_id"], e["kind"])
-            for e in events
-            if e.get("customer_id")
-            and e.get("item_id")
-            and e["kind"] in ("purchase", "return", "view", "click")
-        ]
-        if usable and self._live is not None:
-            self._live.ingest(usable)
+    def refit_in_background(self) -> Any:
+        """A full refit from the whole history, swapped in atomically when done."""
+        return self._model().refit_in_background()
 
     def personal(self, customer_id: str | None, n: int) -> list[dict[str, Any]]:
         live = self._model()
