@@ -302,3 +302,16 @@ def policy(section_title: str, text: str) -> str:
 
 def didnt_understand() -> str:
     return f"Sorry, I didn't quite get that. I can {HELP_TOPICS}. What would you like to do?"
+
+
+def knowledge_answer(passage: dict[str, Any]) -> str:
+    """The best passage, quoted, with where it comes from."""
+    where = passage.get("heading") or passage.get("source", "our policy")
+    return f"{passage['text'].strip()}\n(Source: {where}, {passage['source']}.) " + anything_else()
+
+
+def knowledge_not_found() -> str:
+    return (
+        "I'm sorry, I don't know the answer to that, and I'd rather not guess. Would you like me to "
+        "connect you with a person who can help?"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -25,6 +26,7 @@ from kefu.timing import TurnTimer
 from kefu.tools import SHOP_TOOLS, Deps, KefuTool, OrderStore, load_plugins, load_shop
 from kefu.tools.plugins import ToolSpec
 from kefu.tools.recommend import ShopRecommender, recommend_products
+from kefu.tools.search_knowledge import LazyKnowledge, search_knowledge
 from kefu.turn_events import record_turn_events
 
 log = logging.getLogger("kefu")
@@ -68,6 +70,7 @@ class Assistant:
         *,
         chat_model: BaseChatModel | None = None,
         tools: Sequence[BaseTool | KefuTool] = (),
+        demo_knowledge: bool = False,
     ) -> None:
         self.config = config or Config()
         self.engine = _engine(self.config.shop_url)
@@ -84,7 +87,16 @@ class Assistant:
             if self.config.recsys.enabled
             else None
         )
-        builtin = [*SHOP_TOOLS, *([recommend_products] if self.recommender is not None else [])]
+        self.knowledge = (
+            LazyKnowledge(self.config.knowledge_location, demo=demo_knowledge)
+            if self.config.knowledge.enabled
+            else None
+        )
+        builtin = [
+            *SHOP_TOOLS,
+            *([recommend_products] if self.recommender is not None else []),
+            *([search_knowledge] if self.knowledge is not None else []),
+        ]
         lc_tools = [*builtin, *(t.as_langchain() if isinstance(t, KefuTool) else t for t in extra)]
         names = [t.name for t in lc_tools]
         if len(set(names)) != len(names):
@@ -102,6 +114,7 @@ class Assistant:
         """The demo shop on embedded defaults; an empty or new `data_dir` gets a fresh demo shop."""
         config = Config(data_dir=Path(data_dir)) if data_dir is not None else Config()
         ensure_demo_shop(config)
+        kwargs.setdefault("demo_knowledge", True)
         return cls(config, **kwargs)
 
     @classmethod
@@ -158,7 +171,11 @@ class Assistant:
             "confirmed_action": confirmed,
             "pending_action": pending if confirmed else None,
         }
-        deps = Deps(store=self.store, session_id=session_id, extras={"recommender": self.recommender})
+        deps = Deps(
+            store=self.store,
+            session_id=session_id,
+            extras={"recommender": self.recommender, "knowledge": self.knowledge},
+        )
         timer = TurnTimer()
         cfg["callbacks"] = [timer]
         try:
@@ -187,6 +204,7 @@ class Assistant:
             session_id=session_id,
             tool_calls=records,
             recommendations=recommendations,
+            sources=_sources(records),
             handoff=bool(result.get("handoff")),
             timings={
                 "total": _ms(started),
@@ -218,6 +236,8 @@ class Assistant:
         return out
 
     def close(self) -> None:
+        if self.knowledge is not None:
+            self.knowledge.close()
         conn = getattr(self._checkpointer, "conn", None)
         if conn is not None:
             conn.close()
@@ -242,6 +262,16 @@ def _ms(started: float) -> float:
 
 def _text(m: BaseMessage) -> str:
     return m.content if isinstance(m.content, str) else str(m.text)
+
+
+def _sources(records: list[ToolCallRecord]) -> list[dict[str, Any]]:
+    """Knowledge passages the turn retrieved: what the answer may cite."""
+    out: list[dict[str, Any]] = []
+    for r in records:
+        if r.name == "search_knowledge" and r.result:
+            for p in json.loads(r.result).get("passages", []):
+                out.append({k: p[k] for k in ("source_id", "source", "heading", "snippet", "score")})
+    return out
 
 
 def _tool_records(messages: list[BaseMessage]) -> list[ToolCallRecord]:

@@ -18,12 +18,16 @@ app = typer.Typer(
 )
 shop_app = typer.Typer(help="The shop database.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that write measured numbers to a file.", no_args_is_help=True)
+kb_app = typer.Typer(
+    help="The knowledge base: policies and FAQ the assistant answers from.", no_args_is_help=True
+)
 recsys_app = typer.Typer(
     help="The recommender: fit, tune, evaluate, and try it on a customer.", no_args_is_help=True
 )
 app.add_typer(shop_app, name="shop")
 app.add_typer(bench_app, name="bench")
 app.add_typer(recsys_app, name="recsys")
+app.add_typer(kb_app, name="kb")
 _PASS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 console = Console()
 
@@ -70,6 +74,11 @@ def shop_init(
     built = ensure_demo_shop(cfg, reset=not keep)
     where = cfg.shop_url
     console.print(f"[green]demo shop {'built' if built else 'kept'}[/] at {where}")
+    if cfg.knowledge.enabled:
+        from kefu.tools.knowledge import KnowledgeBase
+
+        with KnowledgeBase.demo(cfg.knowledge_location) as kb:
+            console.print(f"[green]knowledge base ready[/] at {cfg.knowledge_location} ({len(kb)} passages)")
 
 
 @app.command()
@@ -85,7 +94,7 @@ def chat(
     cfg = _config(config, data_dir)
     if demo:
         ensure_demo_shop(cfg)
-    bot = Assistant(cfg)
+    bot = Assistant(cfg, demo_knowledge=demo)
     session_id = session or f"cli-{uuid.uuid4().hex[:8]}"
     console.print(
         f"[bold]kefu {__version__}[/] — session [cyan]{session_id}[/] (resume with --session "
@@ -161,6 +170,40 @@ def bench_nlu(
     section = run_nlu_benchmark()
     _write_section(out, "Shop intent classifier", section + "\n\nRerun: `.venv/bin/kefu bench nlu`")
     console.print(section)
+
+
+@kb_app.command("ingest")
+def kb_ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files or folders: Markdown, text, HTML, CSV/JSON FAQ.")
+    ],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Index documents (unchanged files are skipped, changed ones re-indexed); a running assistant sees
+    the change at its next question."""
+    from kefu.tools.knowledge import KnowledgeBase
+
+    cfg = _config(config, data_dir)
+    with KnowledgeBase(cfg.knowledge_location) as kb:
+        report = kb.ingest(paths, progress=True)
+    console.print(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@kb_app.command("search")
+def kb_search(query: str, config: ConfigOpt = None, data_dir: DataDirOpt = None, k: int = 3) -> None:
+    """Search the knowledge base as the assistant would."""
+    from kefu.tools.knowledge import KnowledgeBase
+
+    cfg = _config(config, data_dir)
+    with KnowledgeBase(cfg.knowledge_location) as kb:
+        results = kb.search(query, k=k)
+    if not results:
+        console.print("[yellow]not found[/] (below the score threshold)")
+    for r in results:
+        console.print(f"[bold]{r.score:.3f}[/] {r.passage.id}\n  {r.snippet}")
 
 
 def _recsys_cli(command: str, args: list[str]) -> None:

@@ -49,6 +49,13 @@ class RecsysConfig(BaseModel):
     """Product kinds never to suggest."""
 
 
+class KnowledgeConfig(BaseModel):
+    enabled: bool = True
+    """Answer policy and FAQ questions from the knowledge base (the `search_knowledge` tool)."""
+    location: str | None = None
+    """A directory (Chroma on disk; default DATA_DIR/knowledge) or a Chroma server URL (http://host:port)."""
+
+
 class LimitsConfig(BaseModel):
     max_message_chars: int = 4000
     max_steps_per_turn: int = 40
@@ -66,6 +73,7 @@ class Config(BaseSettings):
     brain: BrainConfig = Field(default_factory=BrainConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     recsys: RecsysConfig = Field(default_factory=RecsysConfig)
+    knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     @classmethod
@@ -84,6 +92,10 @@ class Config(BaseSettings):
     @property
     def shop_url(self) -> str:
         return self.shop.database_url or f"sqlite:///{self.data_dir / 'shop.sqlite'}"
+
+    @property
+    def knowledge_location(self) -> str:
+        return self.knowledge.location or str(self.data_dir / "knowledge")
 
     @property
     def sessions_url(self) -> str:

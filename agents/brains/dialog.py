@@ -77,6 +77,10 @@ class Dialog:
     """The customer complained or sounded upset: no upselling for the rest of the session."""
     suggest_now: bool = False
     """A request was just resolved: the moment to offer a suggestion, if any."""
+    last_text: str = ""
+    """The customer's latest message."""
+    kb_fallback: bool = False
+    """The knowledge base was asked because nothing else understood the message."""
     hold: bool = False
     """The reply to a tool result must be said now, before any further step."""
     preface: str = ""

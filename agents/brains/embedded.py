@@ -159,6 +159,7 @@ class EmbeddedBrain(BaseChatModel):
     # ---- understanding a customer message ----------------------------------------------------
     def _hear(self, d: Dialog, text: str) -> None:
         d.calls_this_turn = 0
+        d.last_text = text
         d.confirmed_now = d.declined_now = d.other_customer = False
         d.last_error = None
         pred = self.classifier.predict(text)
@@ -386,6 +387,14 @@ class EmbeddedBrain(BaseChatModel):
             if not found:
                 return say.no_suggestions() if kind != "personal" or d.task is None else None
             return say.suggestions(found, kind)
+        if tool == "search_knowledge":
+            d.finish()
+            d.hold = True
+            found = [] if error else json.loads(content).get("passages", [])
+            fallback, d.kb_fallback = d.kb_fallback, False
+            if found:
+                return say.knowledge_answer(found[0])
+            return say.out_of_scope() if fallback else say.knowledge_not_found()
         if tool == "transfer_to_human_agents":
             d.handed_off = True
             d.finish()
@@ -447,6 +456,8 @@ class EmbeddedBrain(BaseChatModel):
         if task == "human_agent":
             return call("transfer_to_human_agents", {"summary": _summary(d)})
         if task == "policy_question":
+            if "search_knowledge" in self.tool_names:
+                return call("search_knowledge", {"query": d.task_texts[-1] if d.task_texts else "", "k": 3})
             found = best_section(" ".join(d.task_texts))
             d.finish()
             return reply(say.policy(*found) if found else say.out_of_scope())
@@ -496,6 +507,12 @@ class EmbeddedBrain(BaseChatModel):
             return reply(say.greet())
         if heard == "goodbye":
             return reply(say.goodbye())
+        if heard in ("out_of_scope", "unknown") and "search_knowledge" in self.tool_names and d.last_text:
+            # not a request we know: the business's own documents may still answer it
+            d.start("policy_question")
+            d.task_texts.append(d.last_text)
+            d.kb_fallback = True
+            return call("search_knowledge", {"query": d.last_text, "k": 3})
         if heard == "out_of_scope":
             return reply(say.out_of_scope())
         if d.user is not None and heard in ("inform", "affirm"):

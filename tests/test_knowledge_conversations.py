@@ -1,0 +1,65 @@
+"""Policy and FAQ questions answered from the knowledge base, with sources, inside a conversation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kefu import Assistant, Config
+
+
+@pytest.fixture(scope="module")
+def kb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo knowledge base, indexed once for this module."""
+    from kefu.tools.knowledge import KnowledgeBase
+
+    location = tmp_path_factory.mktemp("knowledge")
+    KnowledgeBase.demo(location).close()
+    return location
+
+
+@pytest.fixture
+def bot(shop_url: str, tmp_path: Path, kb_dir: Path) -> Assistant:
+    assistant = Assistant(
+        Config(data_dir=tmp_path, shop={"database_url": shop_url}, knowledge={"location": str(kb_dir)})
+    )
+    yield assistant
+    assistant.close()
+
+
+def test_a_policy_question_is_answered_with_its_source(bot: Assistant):
+    reply = bot.respond("how long does a refund take to get back to my credit card?", session_id="s1")
+    assert "5 to 7 business days" in reply.text
+    assert reply.sources and reply.sources[0]["source"]
+    assert [c.name for c in reply.tool_calls] == ["search_knowledge"]
+
+
+def test_no_answer_means_no_guess_and_an_offer_of_a_person(bot: Assistant):
+    reply = bot.respond(
+        "what is your policy on shipping live animals to antarctica by submarine?", session_id="s1"
+    )
+    if reply.sources:  # the retriever found something it deems relevant: then it must cite it
+        assert "Source:" in reply.text
+    else:
+        assert "don't know" in reply.text and "person" in reply.text
+
+
+def test_a_document_added_by_another_process_shows_in_the_next_turn(
+    bot: Assistant, kb_dir: Path, tmp_path: Path
+):
+    from kefu.tools.knowledge import KnowledgeBase
+
+    doc = tmp_path / "holidays.md"
+    doc.write_text(
+        "# Holiday opening hours\n\nOur warehouse is closed on the Feast of Saint Zorbulon, so orders "
+        "placed that day ship the next business day.\n"
+    )
+    bot.respond("how long does a refund take?", session_id="s1")  # the assistant is running
+    with KnowledgeBase(kb_dir) as other:
+        assert other.ingest([doc]).ok
+    reply = bot.respond("are you closed on the feast of saint zorbulon?", session_id="s2")
+    assert "Zorbulon" in reply.text
+    assert any(s["source"] == "holidays.md" for s in reply.sources)
+    with KnowledgeBase(kb_dir) as other:
+        other.delete("holidays.md")

@@ -1,0 +1,69 @@
+"""The `search_knowledge` tool: answers from the business's own documents, with their sources.
+
+Below the knowledge base's score threshold it answers "not found", so the agent offers a person
+instead of guessing. Passages are data for the reply, never instructions to the agent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from langchain.tools import ToolRuntime, tool
+
+
+class LazyKnowledge:
+    """Opens the knowledge base (and loads the encoder) on first use, once; `demo` indexes the demo KB."""
+
+    def __init__(self, location: str | Path, *, demo: bool = False) -> None:
+        self.location = location
+        self.demo = demo
+        self._kb: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._kb is None:
+                from kefu.tools.knowledge import KnowledgeBase
+
+                self._kb = KnowledgeBase.demo(self.location) if self.demo else KnowledgeBase(self.location)
+            return self._kb
+
+    def close(self) -> None:
+        if self._kb is not None:
+            self._kb.close()
+
+
+@tool
+def search_knowledge(
+    query: str, runtime: ToolRuntime[Any, Any], category: str | None = None, k: int = 3
+) -> str:
+    """Search the shop's policies and FAQ (shipping, returns, refunds, payment, warranty, account).
+    Answer only from the passages found, and cite their source; if nothing is found, say you don't know
+    and offer a person.
+
+    Args:
+        query: The customer's question, in their words.
+        category: Optional FAQ category to search within, such as 'returns' or 'shipping'.
+        k: How many passages (1 to 5).
+    """
+    knowledge: LazyKnowledge | None = runtime.context.extras.get("knowledge")
+    if knowledge is None:
+        return json.dumps({"found": False, "passages": [], "note": "no knowledge base is configured"})
+    k = max(1, min(int(k), 5))
+    results = knowledge.get().search(query[:1000], k=k, filters={"category": category} if category else None)
+    passages = [
+        {
+            "source_id": r.passage.id,
+            "source": r.source,
+            "heading": " > ".join(r.heading_path),
+            "question": r.passage.question,
+            "text": r.text[:1500],
+            "snippet": r.snippet,
+            "score": round(float(r.score), 4),
+        }
+        for r in results
+    ]
+    return json.dumps({"found": bool(passages), "passages": passages})
