@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/kefu chat --demo
+	$(BIN)/kefu serve --demo
 
 # mypy cannot follow the package-dir mapping, so it checks a symlinked copy of the installed layout.
 TYPED := -p kefu.agents -p kefu.tools.orders -p kefu.recsys -m kefu.tools.plugins -m kefu.tools.recommend -m kefu.tools.search_knowledge \
@@ -35,6 +35,8 @@ services:
 ifeq ($(CI),true)
 	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) \
 		|| echo "redis-server could not be installed: the Redis tests will skip"
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: the browser tests will skip"
 endif
 
 test: $(STAMP) lint services

@@ -206,6 +206,14 @@ def kb_search(query: str, config: ConfigOpt = None, data_dir: DataDirOpt = None,
         console.print(f"[bold]{r.score:.3f}[/] {r.passage.id}\n  {r.snippet}")
 
 
+@bench_app.command("service", context_settings=_PASS)
+def bench_service(ctx: typer.Context) -> None:
+    """HTTP service throughput and latency at 1/8/32/64 sessions (options: `kefu bench service --help`)."""
+    from kefu.server.load_bench import main as service_main
+
+    raise typer.Exit(service_main(ctx.args))
+
+
 def _recsys_cli(command: str, args: list[str]) -> None:
     from kefu.recsys.cli import main as recsys_main
 
@@ -269,6 +277,11 @@ def _write_section(path: Path, title: str, body: str) -> None:
         end = text.find("\n## ", start + len(header))
         text = text[:start] + new + ("\n" + text[end + 1 :] if end >= 0 else "")
     path.write_text(text, encoding="utf-8")
+
+
+from kefu.server.cli import serve as serve_command  # noqa: E402  (imports only Typer)
+
+app.command("serve")(serve_command)
 
 
 def main() -> None:

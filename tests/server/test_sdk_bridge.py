@@ -1,0 +1,53 @@
+"""The SDK hooks the server uses when `Assistant` has them (and the contract they must keep)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from kefu.server import sdk_bridge
+from kefu.server.errors import ApiError
+from kefu.tools import NotFound
+
+
+class HookedBot:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def authenticate(self, session_id: str, customer_id: str) -> None:
+        self.calls.append(("authenticate", session_id, customer_id))
+        if customer_id == "nobody":
+            raise NotFound("no such customer")
+        if customer_id == "other":
+            raise ValueError("this conversation is already authenticated as another customer")
+
+    def hand_back(self, session_id: str, *, transcript: list[tuple[str, str]]) -> str:
+        self.calls.append(("hand_back", session_id, transcript))
+        return "Welcome back!"
+
+
+def test_hooks_are_used_when_the_assistant_has_them():
+    bot = HookedBot()
+    sdk_bridge.authenticate(bot, "s1", "noah_brown_6181")
+    note = sdk_bridge.hand_back(bot, "s1", [("user", "hi"), ("operator", "hello")])
+    assert note == "Welcome back!"
+    assert bot.calls == [
+        ("authenticate", "s1", "noah_brown_6181"),
+        ("hand_back", "s1", [("user", "hi"), ("operator", "hello")]),
+    ]
+    with pytest.raises(ApiError) as e:
+        sdk_bridge.authenticate(bot, "s1", "nobody")
+    assert e.value.status == 404
+    with pytest.raises(ApiError) as e:
+        sdk_bridge.authenticate(bot, "s1", "other")
+    assert e.value.status == 409
+
+
+def test_intent_comes_from_the_reply_else_from_its_tool_calls():
+    call = lambda name: SimpleNamespace(name=name)  # noqa: E731
+    assert sdk_bridge.intent_of(SimpleNamespace(intent="cancel_order", tool_calls=[])) == "cancel_order"
+    assert sdk_bridge.intent_of(SimpleNamespace(tool_calls=[call("get_order_details")])) == "order_status"
+    calls = [call("find_user_id_by_email"), call("cancel_pending_order")]
+    assert sdk_bridge.intent_of(SimpleNamespace(tool_calls=calls)) == "cancel_order"
+    assert sdk_bridge.intent_of(SimpleNamespace(tool_calls=[])) == "chat"
