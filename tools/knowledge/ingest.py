@@ -279,7 +279,8 @@ def _write_group(
 ) -> None:
     missing = [r for item in group for r in item.records if r.id not in stored.get(item.target.source, ())]
     uses = Counter(r.embed_text for r in missing)
-    texts = sorted(uses)  # each distinct text is embedded once
+    # Each distinct text is embedded once, in order of length: batches of similar length waste little padding.
+    texts = sorted(uses, key=len)
     vectors: dict[str, np.ndarray] = {}
     step = 128
     for i in range(0, len(texts), step):
