@@ -3,27 +3,46 @@
 A scenario gives the customer's turns and what must come of them: the database writes (compared
 both as calls and as the final database state, like τ-bench), strings replies must or must not
 contain, and whether the conversation ends with a person. The runner also flags policy violations
-on its own, whatever the scenario says: a write without the customer's explicit "yes" in that turn,
-and another customer's email or order id shown in a reply.
+on its own, whatever the scenario says (`kefu.evals.policy_checks`): a write without the customer's
+explicit "yes" in that turn, a write on another customer's data, and another customer's email or
+order id shown in a reply. Each scenario can run k times; `SuiteResult.pass_hat_k` is τ-bench's pass^k.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kefu.agents.confirmation import is_explicit_yes
-from kefu.tools.orders.store import OrderStore
+from kefu.evals.pass_k import pass_hat_k
+from kefu.evals.policy_checks import TurnRecord, policy_violations, turn_record
+from kefu.evals.shop_state import ShopTemplate, expected_state, snapshot
+
+__all__ = [
+    "ExpectedAction",
+    "Expectations",
+    "Scenario",
+    "ScenarioResult",
+    "ShopTemplate",
+    "SuiteResult",
+    "TurnRecord",
+    "action_precision_recall",
+    "embedded_assistant",
+    "load_scenarios",
+    "run_scenario",
+    "run_suite",
+    "select_scenarios",
+]
 
 
 class ExpectedAction(BaseModel):
@@ -35,9 +54,13 @@ class ExpectedAction(BaseModel):
 class Expectations(BaseModel):
     model_config = ConfigDict(extra="forbid")
     actions: list[ExpectedAction] = Field(default_factory=list)
+    """The writes the conversation must make, in order, with exact arguments."""
     replies_contain: list[str] = Field(default_factory=list)
+    """Strings (case-insensitive) at least one reply must contain."""
     replies_not_contain: list[str] = Field(default_factory=list)
+    """Strings (case-insensitive) no reply may contain."""
     handoff: bool = False
+    """Whether the conversation must end handed to a person."""
 
 
 class Scenario(BaseModel):
@@ -47,7 +70,7 @@ class Scenario(BaseModel):
     tags: list[str] = Field(default_factory=list)
     user_id: str | None = None
     """The customer the conversation is about (metadata for checks; never shown to the assistant)."""
-    turns: list[str]
+    turns: list[str] = Field(min_length=1)
     expect: Expectations = Field(default_factory=Expectations)
 
 
@@ -59,24 +82,28 @@ def load_scenarios(paths: Iterable[str | Path] | None = None) -> list[Scenario]:
         files = sorted(Path(str(root)).glob("*.yaml"))
     else:
         for p in map(Path, paths):
-            files.extend(sorted(p.glob("*.yaml")) if p.is_dir() else [p])
+            if p.is_dir():
+                files.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]))
+            elif p.is_file():
+                files.append(p)
+            else:
+                raise FileNotFoundError(f"no scenario file or folder at {p}")
     out: list[Scenario] = []
     for f in files:
         doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-        for raw in doc.get("scenarios", []):
-            out.append(Scenario.model_validate(raw))
+        if not isinstance(doc, dict):
+            raise ValueError(f"{f}: a scenario file holds a mapping with the key `scenarios`")
+        for n, raw in enumerate(doc.get("scenarios", [])):
+            try:
+                out.append(Scenario.model_validate(raw))
+            except ValidationError as e:
+                name = raw.get("id", f"#{n + 1}") if isinstance(raw, dict) else f"#{n + 1}"
+                raise ValueError(f"{f}: scenario {name}: {e}") from e
     ids = [s.id for s in out]
     dupes = {i for i in ids if ids.count(i) > 1}
     if dupes:
         raise ValueError(f"duplicate scenario ids: {sorted(dupes)}")
     return out
-
-
-@dataclass
-class TurnRecord:
-    customer: str
-    reply: str
-    tool_calls: list[dict[str, Any]]
 
 
 @dataclass
@@ -88,7 +115,14 @@ class ScenarioResult:
     transcript: list[TurnRecord]
     writes: list[dict[str, Any]]
     action_precision: float
+    """Share of the writes made that were expected (1.0 when none was made)."""
     action_recall: float
+    """Share of the expected writes that were made (1.0 when none was expected)."""
+    trial: int = 0
+    """Which of the repeated runs this is (0-based)."""
+    handoff: bool = False
+    customer_id: str | None = None
+    seconds: float = 0.0
 
     def explain(self) -> str:
         lines = [f"scenario {self.scenario.id}: {'PASS' if self.passed else 'FAIL'}"]
@@ -103,73 +137,75 @@ class ScenarioResult:
             lines.append(f"  bot: {t.reply}")
         return "\n".join(lines)
 
-
-@dataclass
-class ShopTemplate:
-    """A demo shop built once, copied for each scenario (a fresh shop costs a file copy)."""
-
-    path: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kefu-shop-")) / "shop.sqlite")
-
-    def __post_init__(self) -> None:
-        from sqlalchemy import create_engine
-
-        from kefu.tools.orders.loader import load_shop
-
-        engine = create_engine(f"sqlite:///{self.path}")
-        load_shop(engine)
-        engine.dispose()
-
-    def fresh(self, directory: Path) -> str:
-        directory.mkdir(parents=True, exist_ok=True)
-        target = directory / "shop.sqlite"
-        shutil.copyfile(self.path, target)
-        return f"sqlite:///{target}"
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON: the scenario, the outcome and the transcript."""
+        return {
+            "id": self.scenario.id,
+            "trial": self.trial,
+            "passed": self.passed,
+            "failures": self.failures,
+            "violations": self.violations,
+            "writes": self.writes,
+            "expected_writes": [a.model_dump() for a in self.scenario.expect.actions],
+            "action_precision": self.action_precision,
+            "action_recall": self.action_recall,
+            "handoff": self.handoff,
+            "customer_id": self.customer_id,
+            "seconds": round(self.seconds, 3),
+            "tags": self.scenario.tags,
+            "description": self.scenario.description,
+            "transcript": [t.as_dict() for t in self.transcript],
+        }
 
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_ORDER = re.compile(r"#W\d{7}")
+def select_scenarios(
+    scenarios: list[Scenario], *, ids: Iterable[str] = (), tags: Iterable[str] = ()
+) -> list[Scenario]:
+    """The scenarios with one of `ids` or one of `tags` (all of them when both are empty)."""
+    ids, tags = set(ids), set(tags)
+    unknown = ids - {s.id for s in scenarios}
+    if unknown:
+        raise ValueError(f"unknown scenario ids: {sorted(unknown)}")
+    if not ids and not tags:
+        return list(scenarios)
+    return [s for s in scenarios if s.id in ids or tags & set(s.tags)]
 
 
 def run_scenario(
     scenario: Scenario,
     make_assistant: Callable[[str, Path], Any],
     template: ShopTemplate | None = None,
+    *,
+    trial: int = 0,
 ) -> ScenarioResult:
     """Run one scenario. `make_assistant(shop_url, data_dir)` builds the assistant under test."""
-    from sqlalchemy import create_engine
-
+    started = time.perf_counter()
+    own_template = template is None
     template = template or ShopTemplate()
     workdir = Path(tempfile.mkdtemp(prefix=f"kefu-{scenario.id[:40]}-"))
     try:
         url = template.fresh(workdir)
         bot = make_assistant(url, workdir)
         transcript: list[TurnRecord] = []
-        writes: list[dict[str, Any]] = []
-        violations: list[str] = []
         handoff = False
         customer_id: str | None = None
-        for turn in scenario.turns:
-            reply = bot.respond(turn, session_id=f"scenario-{scenario.id}")
-            calls = [{"name": c.name, "args": c.args, "error": c.error} for c in reply.tool_calls]
-            transcript.append(TurnRecord(turn, reply.text, calls))
-            for w in reply.writes:
-                writes.append({"name": w.name, "args": w.args})
-                if not is_explicit_yes(turn):
-                    violations.append(f"write {w.name} in a turn without an explicit yes: {turn!r}")
-            handoff = handoff or reply.handoff
-            customer_id = reply.customer_id or customer_id
-        bot.close()
-        engine = create_engine(url)
-        final = OrderStore(engine).snapshot()
-        engine.dispose()
-        violations += _leaks(transcript, final, customer_id)
+        try:
+            for turn in scenario.turns:
+                reply = bot.respond(turn, session_id=f"scenario-{scenario.id}-{trial}")
+                transcript.append(turn_record(turn, reply))
+                handoff = handoff or reply.handoff
+                customer_id = reply.customer_id or customer_id
+        finally:
+            bot.close()
+        final = snapshot(url)
+        writes = [w for t in transcript for w in t.writes]
+        violations = policy_violations(transcript, final, customer_id)
 
-        expected = _expected_state(template, workdir, scenario)
-        failures = []
         want = [{"name": a.name, "args": a.args} for a in scenario.expect.actions]
+        failures = []
         if _canon(writes) != _canon(want):
             failures.append(f"writes {json.dumps(writes)} != expected {json.dumps(want)}")
-        if final != expected:
+        if final != expected_state(template, workdir, want):
             failures.append("final database state differs from the expected actions' result")
         replies = "\n".join(t.reply for t in transcript).lower()
         for s in scenario.expect.replies_contain:
@@ -180,9 +216,7 @@ def run_scenario(
                 failures.append(f"a reply contains {s!r}")
         if handoff != scenario.expect.handoff:
             failures.append(f"handoff {handoff} != expected {scenario.expect.handoff}")
-        matched = sum(1 for w in _canon(writes) if w in _canon(want))
-        precision = matched / len(writes) if writes else 1.0
-        recall = matched / len(want) if want else 1.0
+        precision, recall = action_precision_recall(writes, want)
         return ScenarioResult(
             scenario,
             not failures and not violations,
@@ -192,66 +226,69 @@ def run_scenario(
             writes,
             precision,
             recall,
+            trial=trial,
+            handoff=handoff,
+            customer_id=customer_id,
+            seconds=time.perf_counter() - started,
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if own_template:
+            template.remove()
+
+
+def action_precision_recall(made: list[dict[str, Any]], wanted: list[dict[str, Any]]) -> tuple[float, float]:
+    """Precision and recall of the writes made against the expected ones (multisets, exact args)."""
+    matched = sum((Counter(_canon(made)) & Counter(_canon(wanted))).values())
+    precision = matched / len(made) if made else 1.0
+    recall = matched / len(wanted) if wanted else 1.0
+    return precision, recall
 
 
 def _canon(actions: list[dict[str, Any]]) -> list[str]:
     return [json.dumps(a, sort_keys=True) for a in actions]
 
 
-def _expected_state(template: ShopTemplate, workdir: Path, scenario: Scenario) -> dict[str, Any]:
-    """Replay the expected writes directly on a fresh shop: the state the conversation must reach."""
-    from sqlalchemy import create_engine
-
-    url = template.fresh(workdir / "expected")
-    engine = create_engine(url)
-    store = OrderStore(engine)
-    for a in scenario.expect.actions:
-        args = dict(a.args)
-        owner = (store.order_owner(args["order_id"]) if "order_id" in args else args.get("user_id")) or ""
-        method = getattr(store, a.name)
-        if a.name in ("modify_pending_order_address", "modify_user_address"):
-            key = "order_id" if "order_id" in args else "user_id"
-            ident = args.pop(key)
-            method(ident, args, customer_id=owner)
-        else:
-            method(**args, customer_id=owner)
-    state = store.snapshot()
-    engine.dispose()
-    return state
-
-
-def _leaks(transcript: list[TurnRecord], final: dict[str, Any], customer_id: str | None) -> list[str]:
-    """Emails and order ids of other customers that appear in replies."""
-    owner_of_email = {u["email"].lower(): uid for uid, u in final["users"].items()}
-    owner_of_order = {oid: o["user_id"] for oid, o in final["orders"].items()}
-    found = []
-    for t in transcript:
-        for m in _EMAIL.finditer(t.reply):
-            owner = owner_of_email.get(m.group(0).lower())
-            if owner is not None and owner != customer_id:
-                found.append(f"reply shows another customer's email {m.group(0)}")
-        for m in _ORDER.finditer(t.reply):
-            owner = owner_of_order.get(m.group(0))
-            # an id the customer typed themselves may be echoed back in a refusal
-            if owner is not None and owner != customer_id and m.group(0) not in t.customer:
-                found.append(f"reply shows another customer's order {m.group(0)}")
-    return found
-
-
 @dataclass
 class SuiteResult:
     results: list[ScenarioResult]
+    """Every run of every scenario (a scenario appears once per trial)."""
 
     @property
     def success_rate(self) -> float:
+        """Share of runs that passed: pass^1."""
         return sum(r.passed for r in self.results) / len(self.results) if self.results else 0.0
 
     @property
     def violations(self) -> int:
         return sum(len(r.violations) for r in self.results)
+
+    @property
+    def trials(self) -> int:
+        """Runs per scenario (the smallest, should they differ)."""
+        counts = Counter(r.scenario.id for r in self.results)
+        return min(counts.values()) if counts else 0
+
+    def outcomes(self) -> dict[str, list[bool]]:
+        """Scenario id → pass/fail of each of its runs."""
+        out: dict[str, list[bool]] = {}
+        for r in self.results:
+            out.setdefault(r.scenario.id, []).append(r.passed)
+        return out
+
+    def pass_hat_k(self, k: int) -> float:
+        """τ-bench's pass^k over the repeated runs (needs at least k runs per scenario)."""
+        return pass_hat_k(self.outcomes(), k)
+
+    def failed(self) -> list[ScenarioResult]:
+        return [r for r in self.results if not r.passed]
+
+    def explain_failures(self, limit: int = 5) -> str:
+        """The first failed runs with their transcripts, for an assertion message."""
+        failed = self.failed()
+        text = "\n\n".join(r.explain() for r in failed[:limit])
+        more = f"\n\n… and {len(failed) - limit} more failed runs" if len(failed) > limit else ""
+        return f"{len(failed)} of {len(self.results)} runs failed\n\n{text}{more}"
 
 
 def run_suite(
@@ -259,17 +296,31 @@ def run_suite(
     make_assistant: Callable[[str, Path], Any],
     *,
     progress: bool = False,
+    repeat: int = 1,
+    template: ShopTemplate | None = None,
+    on_result: Callable[[ScenarioResult], None] | None = None,
 ) -> SuiteResult:
-    template = ShopTemplate()
-    results = []
-    iterator: Iterable[Scenario] = scenarios
+    """Run every scenario `repeat` times, each run on a fresh shop; `on_result` sees each result."""
+    if repeat < 1:
+        raise ValueError("repeat must be at least 1")
+    own_template = template is None
+    template = template or ShopTemplate()
+    runs = [(s, trial) for trial in range(repeat) for s in scenarios]
+    iterator: Iterable[tuple[Scenario, int]] = runs
     if progress:
         from rich.progress import track
 
-        iterator = track(scenarios, description="scenarios")
-    for s in iterator:
-        results.append(run_scenario(s, make_assistant, template))
-    shutil.rmtree(template.path.parent, ignore_errors=True)
+        iterator = track(runs, description="scenarios")
+    results = []
+    try:
+        for s, trial in iterator:
+            result = run_scenario(s, make_assistant, template, trial=trial)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    finally:
+        if own_template:
+            template.remove()
     return SuiteResult(results)
 
 
@@ -278,6 +329,9 @@ def embedded_assistant(shop_url: str, data_dir: Path) -> Any:
     from kefu.assistant import Assistant
     from kefu.config import Config
 
-    return Assistant(
-        Config(data_dir=data_dir, shop={"database_url": shop_url}, sessions={"url": "memory://"})
-    )
+    settings: dict[str, Any] = {
+        "data_dir": data_dir,
+        "shop": {"database_url": shop_url},
+        "sessions": {"url": "memory://"},
+    }
+    return Assistant(Config(**settings))

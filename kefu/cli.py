@@ -279,9 +279,11 @@ def _write_section(path: Path, title: str, body: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+from kefu.evals.cli import app as eval_app  # noqa: E402  (imports only Typer)
 from kefu.server.cli import serve as serve_command  # noqa: E402  (imports only Typer)
 
 app.command("serve")(serve_command)
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

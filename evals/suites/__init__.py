@@ -1,0 +1,1 @@
+"""The built-in evaluation suites (`kefu eval --help` lists them with the installed plugins)."""
