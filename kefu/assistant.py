@@ -83,7 +83,12 @@ class Assistant:
         self.plugin_specs: list[ToolSpec] = [t.spec for t in extra if isinstance(t, KefuTool)]
         self.events = EventLog(self.engine)
         self.recommender = (
-            ShopRecommender(self.store, self.events, exclude_categories=self.config.recsys.exclude_categories)
+            ShopRecommender(
+                self.store,
+                self.events,
+                exclude_categories=self.config.recsys.exclude_categories,
+                redis_url=self.config.recsys.redis_url,
+            )
             if self.config.recsys.enabled
             else None
         )

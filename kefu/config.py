@@ -47,6 +47,9 @@ class RecsysConfig(BaseModel):
     """Offer product suggestions (the `recommend_products` tool)."""
     exclude_categories: list[str] = Field(default_factory=list)
     """Product kinds never to suggest."""
+    redis_url: str | None = None
+    """Events through Redis Streams (redis://host:port/db) instead of the shop's event table: every
+    replica publishes there and reads all events through a consumer group of its own."""
 
 
 class KnowledgeConfig(BaseModel):

@@ -70,5 +70,6 @@ def record_turn_events(
                 ]
     log.append(rows)
     if recommender is not None:
+        recommender.publish(rows)
         recommender.sync()  # this turn's events, and any another process appended
     return shown

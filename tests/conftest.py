@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -51,3 +55,49 @@ def datasets_or_skip(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs ../shared/datasets/{name} (present in CI, not in a user's clone)")
     return path
+
+
+@pytest.fixture
+def redis_server_url(tmp_path: Path) -> Iterator[str]:
+    """A throwaway redis-server on 127.0.0.1 (skips when redis-py or the binary is missing)."""
+    redis = pytest.importorskip("redis", reason="redis-py is not installed (pip install redis)")
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip(
+            "redis-server binary not found (apt-get install -y redis-server; make test does it in CI)"
+        )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(10)

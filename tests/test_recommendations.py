@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import create_engine
 
-from kefu import Assistant
+from kefu import Assistant, Config
 from kefu.event_log import EventLog
 
 EXCHANGE = [
@@ -89,3 +91,33 @@ def test_a_background_refit_swaps_in_a_new_model(bot: Assistant):
     thread.join(30)
     assert not thread.is_alive()
     assert recommender.personal("daiki_kim_2165", 3)
+
+
+def test_with_redis_every_replica_learns_every_event(shop_url: str, tmp_path: Path, redis_server_url: str):
+    """Two assistants (as two replicas) on one shop and one Redis stream: a purchase made through one
+    changes the other's next suggestion."""
+
+    def replica(name: str) -> Assistant:
+        return Assistant(
+            Config(
+                data_dir=tmp_path / name,
+                shop={"database_url": shop_url},
+                recsys={"redis_url": redis_server_url},
+            )
+        )
+
+    one, two = replica("one"), replica("two")
+    before = [r["product_id"] for r in two.recommender.personal("daiki_kim_2165", 5)]
+    one.recommender.personal("daiki_kim_2165", 1)  # both replicas are up and subscribed
+    one.recommender.publish(
+        [
+            {"customer_id": "daiki_kim_2165", "item_id": pid, "kind": "purchase"}
+            for pid in before[:2]
+            for _ in range(3)
+        ]
+    )
+    assert two.recommender.sync() == 6
+    after = [r["product_id"] for r in two.recommender.personal("daiki_kim_2165", 5)]
+    assert not set(before[:2]) & set(after)
+    one.close()
+    two.close()

@@ -26,10 +26,17 @@ class ShopRecommender:
     table, then kept current from the event table (`sync`), whichever process wrote the events."""
 
     def __init__(
-        self, store: OrderStore, events: EventLog, *, exclude_categories: Iterable[str] = ()
+        self,
+        store: OrderStore,
+        events: EventLog,
+        *,
+        exclude_categories: Iterable[str] = (),
+        redis_url: str | None = None,
     ) -> None:
         self.store = store
         self.events = events
+        self.redis_url = redis_url
+        self._stream: Any = None
         self.exclude_categories = tuple(exclude_categories)
         self._live: Any = None
         self._consumer: Any = None
@@ -50,23 +57,56 @@ class ShopRecommender:
                 products = {
                     pid: self.store.product_details(pid) for pid in self.store.product_types().values()
                 }
-                source = SqlEventSource(self.events)
+                sql = SqlEventSource(self.events)
                 history = [
                     *load_tau_bench_orders(snapshot["orders"].values(), level="product"),
-                    *source.history(),
+                    *sql.history(),
                 ]
+                source: Any = sql
+                if self.redis_url:
+                    import os
+                    import socket
+
+                    from kefu.recsys import RedisStreamEventSource
+
+                    # a group per replica: each recommender must see every event ("$": only new ones)
+                    group = f"kefu-recsys-{socket.gethostname()}-{os.getpid()}-{id(self)}"
+                    source = self._stream = RedisStreamEventSource.from_url(
+                        self.redis_url, group=group, start_id="$"
+                    )
                 live = LiveRecommender(history=history, catalog=tau_bench_catalog(products, level="product"))
                 live.fit()
-                self._consumer = EventConsumer(source, live, block_ms=0)
+                # never block: a sync is part of a turn (for Redis, BLOCK 0 would mean "wait forever")
+                self._consumer = EventConsumer(source, live, block_ms=None)  # type: ignore[arg-type]
                 self._live = live
             return self._live
+
+    def publish(self, rows: list[dict[str, Any]]) -> None:
+        """Send this turn's interaction events to the Redis stream, when events go through Redis."""
+        if not self.redis_url:
+            return
+        self._model()
+        learned = [
+            {
+                "user_id": r["customer_id"],
+                "item_id": r["item_id"],
+                "kind": r["kind"],
+                "weight": r.get("weight", 1.0),
+            }
+            for r in rows
+            if r.get("customer_id")
+            and r.get("item_id")
+            and r["kind"] in ("purchase", "return", "view", "click")
+        ]
+        if learned:
+            self._stream.publish(learned)
 
     def sync(self) -> int:
         """Fold in events appended since the last sync (by any process); the next suggestion reflects them."""
         if self._consumer is None:
             return 0
         applied = 0
-        while (n := self._consumer.poll_once(block_ms=0)) > 0:
+        while (n := self._consumer.poll_once()) > 0:
             applied += n
         return applied
 
