@@ -18,7 +18,7 @@ _YES = re.compile(
 )
 _NEGATION = re.compile(
     r"\b(no|nope|nah|not|don'?t|dont|do not|never|wait|hold on|hang on|stop|cancel that|actually|instead|"
-    r"but|change|wrong|mistake|rather|isn'?t|wasn'?t|hmm+|maybe|unsure|not sure)\b"
+    r"but|change|wrong|rather|isn'?t|wasn'?t|hmm+|maybe|unsure|not sure|make it|use)\b"
 )
 _SPLIT = re.compile(r"[\s,.!;:]+")
 
@@ -36,11 +36,14 @@ def is_explicit_yes(text: str) -> bool:
         return False
     if _YES.match(t):
         return True
-    # A yes followed only by filler: "yes please go ahead and cancel it", "ok confirm", "yep that's correct thanks"
+    # A yes, then anything that neither hedges, negates nor changes the details:
+    # "Yes, that's right, it was ordered by mistake. Please go ahead and cancel it. Thank you!"
     words = [w for w in _SPLIT.split(t) if w]
-    if not words or len(words) > 12 or words[0] not in _YES_WORDS:
-        return False
-    return all(w in _FILLER for w in words[1:])
+    if not words or len(words) > 30 or "?" in text or re.search(r"\d", t):
+        return False  # a question, or new numbers (a size, an id, a zip): not a plain yes
+    return words[0] in _YES_WORDS or (
+        len(words) > 1 and words[0] in ("oh", "well", "ok", "okay") and words[1] in _YES_WORDS
+    )
 
 
 _YES_WORDS = {

@@ -309,7 +309,8 @@ class EmbeddedBrain(BaseChatModel):
     def _hear_identity(self, d: Dialog, text: str) -> None:
         emails = ent.emails(text)
         zips = ent.zip_codes(text) if not ent.address(text) else []
-        name = ent.person_name(text, expecting=d.asked == "auth")
+        # a zip code next to two words is a name and zip, asked for or not ("daiki kovacs, zip is 43196")
+        name = ent.person_name(text, expecting=d.asked == "auth" or bool(zips))
         if d.user_id is None:
             if emails:
                 d.email = emails[0]

@@ -214,7 +214,7 @@ _PM_ID = re.compile(r"\b((?:gift_card|credit_card|paypal)_\d{5,9})\b")
 
 
 _INSTEAD_OF = re.compile(
-    r"\b(instead of|rather than|not|from|than)\s+(the |my |a |an )?([\w-]+( [\w-]+)?)", re.I
+    r"\b(inste?a?d of|insted of|rather than|not|from|than)\s+(the |my |a |an )?([\w-]+( [\w-]+)?)", re.I
 )
 
 
