@@ -3,12 +3,6 @@ redis-server on a free loopback port."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
@@ -83,52 +77,7 @@ def make_events():  # type: ignore[no-untyped-def]
     return shop_events
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def redis_url(tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """A throwaway redis-server on 127.0.0.1 (skips when redis-py or the binary is missing)."""
-    pytest.importorskip("redis", reason="redis-py is not installed (pip install redis)")
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server binary not found (apt-get install -y redis-server)")
-    import redis
-
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        client = redis.Redis.from_url(url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("redis-server did not start")
-                time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def redis_url(redis_server_url: str) -> str:
+    """The throwaway redis-server of tests/conftest.py (skips when redis-py or the binary is missing)."""
+    return redis_server_url
