@@ -28,6 +28,11 @@ app.add_typer(shop_app, name="shop")
 app.add_typer(bench_app, name="bench")
 app.add_typer(recsys_app, name="recsys")
 app.add_typer(kb_app, name="kb")
+train_app = typer.Typer(
+    help="Train kefu's models (safety heads, generator, intent and sentiment) on local data.",
+    no_args_is_help=True,
+)
+app.add_typer(train_app, name="train")
 _PASS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 console = Console()
 
@@ -262,6 +267,14 @@ def recsys_recommend(
     )
     for entry in recommender.personal(customer, n):
         console.print(f"{entry['name']} [dim]({entry['product_id']})[/] — {entry['reason']}")
+
+
+@train_app.command("safety", context_settings=_PASS)
+def train_safety(ctx: typer.Context) -> None:
+    """Fit the safety heads on the safety datasets' train splits (options: `kefu train safety --help`)."""
+    from kefu.safety.cli import main as safety_main
+
+    raise typer.Exit(safety_main(["train", *ctx.args]))
 
 
 def _write_section(path: Path, title: str, body: str) -> None:
