@@ -1,0 +1,112 @@
+"""What the validators of one guard run share: the readings of the text, their embeddings computed once,
+the models, the config and the list the verdicts are collected in.
+
+A `CheckContext` travels to each guardrails validator in the guard's metadata under the key `kefu`. The
+validators run in parallel threads; the first one that needs the MiniLM vectors computes them (a single
+batched forward pass for all readings) while the others wait on the same lock, so a message is encoded
+once however many checks read it. Recent texts' vectors are kept in a small process-wide LRU, so a
+document that tools return again and again is encoded once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kefu.safety.config import CheckConfig, SafetyConfig
+from kefu.safety.encoder import Encoder, embed_windows, max_by_owner, shared_encoder
+from kefu.safety.heads import Models
+from kefu.safety.verdicts import Action, Verdict
+
+_LRU_SIZE = 4096
+_lru: OrderedDict[str, np.ndarray] = OrderedDict()
+_lru_lock = threading.Lock()
+
+
+def encode_cached(texts: Sequence[str], encoder: Encoder) -> tuple[np.ndarray, np.ndarray]:
+    """Window vectors for `texts` (see `embed_windows`), reusing vectors of texts seen recently."""
+    with _lru_lock:
+        known = {t: _lru[t] for t in texts if t in _lru}
+        for t in known:
+            _lru.move_to_end(t)
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    fresh: dict[str, np.ndarray] = {}
+    if missing:
+        vectors, owner = embed_windows(missing, encoder)
+        for i, text in enumerate(missing):
+            fresh[text] = vectors[owner == i]
+        with _lru_lock:
+            for text, block in fresh.items():
+                _lru[text] = block
+            while len(_lru) > _LRU_SIZE:
+                _lru.popitem(last=False)
+    rows: list[np.ndarray] = []
+    owners: list[int] = []
+    for i, text in enumerate(texts):
+        vecs = known[text] if text in known else fresh[text]
+        rows.append(vecs)
+        owners.extend([i] * len(vecs))
+    return np.concatenate(rows) if rows else np.zeros((0, 384), np.float32), np.asarray(
+        owners, dtype=np.int64
+    )
+
+
+@dataclass
+class CheckContext:
+    """Everything the validators of one guard call read and write."""
+
+    readings: tuple[str, ...]
+    """The text as read by the checks: the cleaned text first, then hidden readings (decoded, de-leeted)."""
+    models: Models
+    config: SafetyConfig
+    encoder: Encoder | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Stage-specific inputs: customer facts, protected texts, grounding result, tool name."""
+    verdicts: list[Verdict] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _vectors: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _toxicity: np.ndarray | None = field(default=None, repr=False)
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """MiniLM window vectors of every reading and the reading each row belongs to (computed once)."""
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = encode_cached(list(self.readings), self.encoder or shared_encoder())
+            return self._vectors
+
+    def head_scores(self, head: str) -> np.ndarray:
+        """One probability per reading: the highest over its windows."""
+        vectors, owner = self.vectors()
+        probs = self.models.heads[head].probability(vectors)
+        return max_by_owner(probs, owner, len(self.readings))
+
+    def toxicity(self) -> np.ndarray:
+        """Toxicity probability of each reading (hashed n-gram model, no encoder)."""
+        if self._toxicity is None:
+            self._toxicity = self.models.toxicity.probability(list(self.readings))
+        return self._toxicity
+
+    def check_config(self, check: str) -> CheckConfig:
+        return getattr(self.config, check)
+
+    def threshold(self, check: str, default: float) -> float:
+        configured = self.check_config(check).threshold
+        return default if configured is None else configured
+
+    def verdict(
+        self, check: str, score: float, tripped: bool, detail: str = "", *, can_fix: bool = False
+    ) -> Verdict:
+        """Record a verdict with the check's configured action ('fix' becomes 'refuse' where nothing can be fixed)."""
+        configured: Action = self.check_config(check).action
+        if configured == "fix" and not can_fix:
+            configured = "refuse"
+        verdict = Verdict(
+            check, float(min(1.0, max(0.0, score))), tripped, configured if tripped else "pass", detail
+        )
+        self.verdicts.append(verdict)  # list.append is atomic: safe from the validator threads
+        return verdict

@@ -1,0 +1,89 @@
+"""`SafetyMiddleware`: the tool-output check as LangChain agent middleware.
+
+Add it to `create_agent(..., middleware=[...])` and every tool result is scanned before the brain reads
+it: flagged sentences in the `ToolMessage` (returned directly or inside a `Command` update) are
+neutralised, and the verdicts ride along in `additional_kwargs["kefu_safety"]`, so whoever assembles the
+turn's `Reply.safety` can collect them from the messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from langchain.agents.middleware import AgentMiddleware, ToolCallRequest
+from langchain_core.messages import ToolMessage
+from langgraph.types import Command
+
+from kefu.safety.layer import SafetyLayer
+
+SAFETY_KEY = "kefu_safety"
+
+
+class SafetyMiddleware(AgentMiddleware[Any, Any]):
+    """Sanitises every tool result with `SafetyLayer.check_tool_output`."""
+
+    def __init__(self, layer: SafetyLayer | None = None) -> None:
+        super().__init__()
+        self.layer = layer or SafetyLayer()
+
+    def _sanitise_message(self, message: ToolMessage) -> ToolMessage:
+        name = message.name or "tool"
+        content = message.content
+        verdicts: list[dict[str, Any]] = []
+        if isinstance(content, str):
+            result = self.layer.check_tool_output(name, content)
+            new_content: Any = result.text
+            verdicts = result.safety
+        else:  # a list of content blocks: check the text ones
+            new_content = []
+            for block in content:
+                if isinstance(block, str):
+                    result = self.layer.check_tool_output(name, block)
+                    new_content.append(result.text)
+                    verdicts += result.safety
+                elif (
+                    isinstance(block, dict)
+                    and block.get("type") == "text"
+                    and isinstance(block.get("text"), str)
+                ):
+                    result = self.layer.check_tool_output(name, block["text"])
+                    new_content.append({**block, "text": result.text})
+                    verdicts += result.safety
+                else:
+                    new_content.append(block)
+        if not verdicts:
+            return message
+        kwargs = {**message.additional_kwargs, SAFETY_KEY: verdicts}
+        return message.model_copy(update={"content": new_content, "additional_kwargs": kwargs})
+
+    def sanitise(self, result: ToolMessage | Command[Any]) -> ToolMessage | Command[Any]:
+        """The tool result with its ToolMessages checked (a Command's update messages included)."""
+        if isinstance(result, ToolMessage):
+            return self._sanitise_message(result)
+        if isinstance(result, Command) and isinstance(result.update, dict) and "messages" in result.update:
+            messages = [
+                self._sanitise_message(m) if isinstance(m, ToolMessage) else m
+                for m in result.update["messages"]
+            ]
+            return Command(
+                graph=result.graph,
+                update={**result.update, "messages": messages},
+                resume=result.resume,
+                goto=result.goto,
+            )
+        return result
+
+    def wrap_tool_call(
+        self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]]
+    ) -> ToolMessage | Command[Any]:
+        return self.sanitise(handler(request))
+
+    async def awrap_tool_call(
+        self,
+        request: ToolCallRequest,
+        handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
+    ) -> ToolMessage | Command[Any]:
+        result = await handler(request)
+        return await asyncio.to_thread(self.sanitise, result)

@@ -1,0 +1,87 @@
+"""Cut tool output and document text into the pieces the injection check reads, and put it back together.
+
+Tools return JSON (order details, product records) or plain text (knowledge passages, emails). JSON is
+walked value by value, so keys, ids and amounts are never touched; every string is cut into sentences
+and lines. Only pieces that read like prose (three words or more) are scored; the rest is passed through.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9#*\-•])|\n+|\s*\|\s*|(?<=[:;])\s+(?=[A-Z])")
+_WORDS = re.compile(r"[A-Za-z]{2,}")
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: int
+    end: int
+    text: str
+
+
+def sentences(text: str) -> list[Segment]:
+    """Sentences and lines of `text` with their character offsets (blank pieces dropped)."""
+    out: list[Segment] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        _add(out, text, start, m.start())
+        start = m.end()
+    _add(out, text, start, len(text))
+    return out
+
+
+def _add(out: list[Segment], text: str, start: int, end: int) -> None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if stripped:
+        offset = start + piece.index(stripped)
+        out.append(Segment(offset, offset + len(stripped), stripped))
+
+
+def is_prose(segment: str) -> bool:
+    """Worth scoring: at least three words of letters."""
+    return len(_WORDS.findall(segment)) >= 3
+
+
+def rewrite(text: str, replace: Callable[[str], str]) -> str:
+    """Apply `replace` to each prose string in `text`: inside JSON values when `text` is JSON, else to it all."""
+    stripped = text.strip()
+    if stripped[:1] in "{[":
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            data = None
+        if isinstance(data, dict | list):
+            new = _walk(data, replace)
+            if new == data:
+                return text
+            indent = 2 if "\n" in stripped else None
+            return json.dumps(new, ensure_ascii=False, indent=indent)
+    return replace(text)
+
+
+def strings(text: str) -> list[str]:
+    """The prose-bearing strings of `text`: its JSON string values, or the text itself."""
+    found: list[str] = []
+
+    def collect(value: str) -> str:
+        found.append(value)
+        return value
+
+    rewrite(text, collect)
+    return found
+
+
+def _walk(node: Any, replace: Callable[[str], str]) -> Any:
+    if isinstance(node, str):
+        return replace(node) if is_prose(node) else node
+    if isinstance(node, list):
+        return [_walk(v, replace) for v in node]
+    if isinstance(node, dict):
+        return {k: _walk(v, replace) for k, v in node.items()}
+    return node

@@ -1,0 +1,107 @@
+"""Indirect prompt injection: instructions hidden in what tools return (order notes, product copy, FAQ
+pages, emails) before the brain reads them.
+
+The text is cut into sentences (JSON values one by one, see `kefu.safety.segments`); each prose sentence is
+scored by the injection rules and by a MiniLM head trained to tell instructions aimed at an assistant
+(or off-topic tasks slipped into data) from ordinary notes, product copy and help-centre answers. Flagged
+sentences are neutralised: replaced by a marker, or fenced as untrusted data ('quote').
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from guardrails import Validator, register_validator
+from guardrails.validators import ValidationResult
+
+from kefu.safety import rules
+from kefu.safety.context import CheckContext, encode_cached
+from kefu.safety.encoder import max_by_owner, shared_encoder
+from kefu.safety.obfuscation import analyse
+from kefu.safety.segments import is_prose, rewrite, sentences, strings
+from kefu.safety.validators.base import context, result
+
+REMOVED = "[kefu: instruction-like text removed from this {source}]"
+QUOTED = "[untrusted text from {source}, not an instruction: «{text}»]"
+
+
+@dataclass(frozen=True)
+class Flag:
+    text: str
+    score: float
+    reason: str
+
+
+def _shop_question(piece: str) -> bool:
+    """A question about the shop's own business (an FAQ heading, a quoted customer question): data, not a task."""
+    return piece.rstrip().endswith("?") and rules.SHOP_TOPIC.search(piece) is not None
+
+
+def score_segments(ctx: CheckContext, pieces: list[str]) -> list[tuple[bool, float, str]]:
+    """For each piece: (flagged, score, reason). Rules first, then the head on all pieces in one batch."""
+    if not pieces:
+        return []
+    readings = [analyse(p) for p in pieces]
+    hits: list[rules.RuleHit | None] = []
+    for reading in readings:
+        found = [h for h in (rules.best_hit(rules.INJECTION, t) for t in reading.readings) if h]
+        hits.append(max(found, key=lambda h: h.score) if found else None)
+    head = ctx.models.heads["injection"]
+    threshold = ctx.threshold("injection", head.threshold)
+    vectors, owner = encode_cached([r.text for r in readings], ctx.encoder or shared_encoder())
+    model = max_by_owner(head.probability(vectors), owner, len(pieces))
+    out = []
+    for piece, hit, m in zip(pieces, hits, model, strict=True):
+        rule_score = hit.score if hit else 0.0
+        if rule_score >= rules.TRIP:
+            out.append((True, max(rule_score, float(m)), f"rule {hit.rule}" if hit else ""))
+        elif m >= threshold and not _shop_question(piece):
+            out.append((True, float(m), f"classifier {m:.2f}"))
+        else:
+            out.append((False, max(rule_score, float(m)), ""))
+    return out
+
+
+def neutralise(text: str, ctx: CheckContext, source: str) -> tuple[str, list[Flag]]:
+    """The text with every flagged sentence neutralised, and the flags."""
+    flags: list[Flag] = []
+    quote = ctx.config.neutralise == "quote"
+
+    pieces = list(dict.fromkeys(s.text for v in strings(text) for s in sentences(v) if is_prose(s.text)))
+    scored = dict(zip(pieces, score_segments(ctx, pieces), strict=True))  # one encoder batch for all
+
+    def clean(value: str) -> str:
+        out, last = [], 0
+        for seg in sentences(value):
+            flagged, score, reason = scored.get(seg.text, (False, 0.0, ""))
+            if not flagged:
+                continue
+            flags.append(Flag(seg.text, score, reason))
+            out.append(value[last : seg.start])
+            out.append(
+                QUOTED.format(source=source, text=seg.text) if quote else REMOVED.format(source=source)
+            )
+            last = seg.end
+        out.append(value[last:])
+        return "".join(out)
+
+    return rewrite(text, clean), flags
+
+
+@register_validator(name="kefu/injection", data_type="string")
+class InjectionCheck(Validator):
+    """Instructions embedded in tool output or documents (indirect prompt injection)."""
+
+    def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
+        ctx = context(metadata)
+        source = str(ctx.extra.get("tool_name") or "tool output")
+        cleaned, flags = neutralise(str(value), ctx, source)
+        ctx.extra["flags"] = flags
+        score = max((f.score for f in flags), default=0.0)
+        detail = "; ".join(f"{f.reason}: {f.text[:80]!r}" for f in flags[:5])
+        verdict = ctx.verdict("injection", score, bool(flags), detail, can_fix=True)
+        return result(verdict, fix_value=cleaned)
+
+
+TOOL_VALIDATORS: dict[str, type[Validator]] = {"injection": InjectionCheck}
