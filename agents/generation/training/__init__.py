@@ -1,0 +1,1 @@
+"""Training the reply writer: pairs (plan → reply), LoRA fine-tuning, held-out evaluation."""

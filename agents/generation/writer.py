@@ -1,0 +1,369 @@
+"""`ReplyWriter`: the local model writes the reply from a plan, checked for grounding.
+
+`write(plan)` generates greedily; a reply with a fact-like span that is not in the plan is
+regenerated once (sampled), and if that fails too the template draft is used. Concurrent `write`
+calls from several threads are micro-batched: requests arriving within a few milliseconds share one
+`generate` call. `stream(plan)` yields the reply sentence by sentence, each sentence checked before it
+is sent.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from kefu.agents.generation.grounding import GroundingResult, check, required_facts
+from kefu.agents.generation.plan import ReplyPlan
+
+Mode = Literal["generated", "regenerated", "fallback"]
+
+SYSTEM_PROMPT = (
+    "You are a friendly customer-service assistant for an online shop. Write the reply to the customer "
+    "from the plan below. Use only the facts in the plan; never invent order ids, amounts, dates or "
+    "statuses. Keep every fact of the draft."
+)
+
+
+@dataclass
+class WrittenReply:
+    """A reply the writer produced, and how."""
+
+    text: str
+    mode: Mode
+    """`generated` (first try passed), `regenerated` (second try passed) or `fallback` (the template)."""
+    unsupported: list[str] = field(default_factory=list)
+    """Fact-like spans the rejected attempts invented."""
+    ms: float = 0.0
+    """Wall time to write the reply."""
+    tokens: int = 0
+    """Tokens generated (all attempts)."""
+    missing: list[str] = field(default_factory=list)
+    """Facts of the draft that the last rejected attempt left out."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "unsupported": self.unsupported,
+            "missing": self.missing,
+            "ms": self.ms,
+            "tokens": self.tokens,
+        }
+
+
+@dataclass
+class _Request:
+    plan: ReplyPlan
+    sample: bool
+    future: Future[tuple[str, int]]
+
+
+def build_messages(plan: ReplyPlan) -> list[dict[str, str]]:
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": plan.to_text()}]
+
+
+class ReplyWriter:
+    """Writes replies with a local causal LM (a transformers model and its tokenizer)."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        max_new_tokens: int = 160,
+        batch_window_ms: float = 8.0,
+        max_batch: int = 16,
+        vocabulary: Any = None,
+        seed: int = 0,
+        require_facts: bool = True,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_new_tokens = max_new_tokens
+        self.batch_window_s = batch_window_ms / 1000
+        self.max_batch = max_batch
+        self.vocabulary = vocabulary
+        self.seed = seed
+        self.require_facts = require_facts
+        """Treat a reply that leaves out a fact of the draft like one that invents a fact."""
+        self._queue: queue.Queue[_Request] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._model_lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        base: str | None = None,
+        adapter: str | None = None,
+        *,
+        dtype: str = "bfloat16",
+        **kwargs: Any,
+    ) -> ReplyWriter:
+        from kefu.agents.generation.base_model import load_model
+
+        model, tok = load_model(base, adapter=adapter, dtype=dtype)
+        return cls(model, tok, **kwargs)
+
+    # ---- generation -----------------------------------------------------------------------------
+    def _encode(self, plans: list[ReplyPlan]) -> Any:
+        texts = [
+            self.tokenizer.apply_chat_template(build_messages(p), tokenize=False, add_generation_prompt=True)
+            for p in plans
+        ]
+        return self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+
+    def _gen_kwargs(self, sample: bool) -> dict[str, Any]:
+        kw: dict[str, Any] = {
+            "max_new_tokens": self.max_new_tokens,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "use_cache": True,
+        }
+        if sample:
+            kw.update(do_sample=True, temperature=0.7, top_p=0.9)
+        else:
+            kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return kw
+
+    def generate_batch(self, plans: list[ReplyPlan], *, sample: bool = False) -> list[tuple[str, int]]:
+        """One `generate` call for all `plans`: (text, tokens generated) each."""
+        import torch
+
+        enc = self._encode(plans)
+        with self._model_lock, torch.inference_mode():
+            if sample:
+                torch.manual_seed(self.seed)
+            out = self.model.generate(**enc, **self._gen_kwargs(sample))
+        new = out[:, enc["input_ids"].shape[1] :]
+        results = []
+        for row in new:
+            n = int((row != self.tokenizer.pad_token_id).sum())
+            results.append((self.tokenizer.decode(row, skip_special_tokens=True).strip(), n))
+        return results
+
+    def _check(self, text: str, plan: ReplyPlan, *, complete: bool = True) -> GroundingResult:
+        """Grounded (no fact outside the plan) and, with `complete` and `require_facts`, complete (every
+        fact of the draft stated)."""
+        required = (
+            required_facts(plan.draft, vocabulary=self.vocabulary)
+            if complete and self.require_facts
+            else None
+        )
+        return check(text, plan.to_text(), vocabulary=self.vocabulary, required=required)
+
+    # ---- micro-batching -------------------------------------------------------------------------
+    def _submit(self, plan: ReplyPlan, sample: bool) -> tuple[str, int]:
+        if self._worker is None:
+            with self._model_lock:
+                if self._worker is None:
+                    self._worker = threading.Thread(target=self._serve, name="kefu-writer", daemon=True)
+                    self._worker.start()
+        fut: Future[tuple[str, int]] = Future()
+        self._queue.put(_Request(plan, sample, fut))
+        return fut.result()
+
+    def _serve(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch = [first]
+            deadline = time.perf_counter() + self.batch_window_s
+            while len(batch) < self.max_batch:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    break
+                try:
+                    batch.append(self._queue.get(timeout=left))
+                except queue.Empty:
+                    break
+            for sample in (False, True):
+                group = [r for r in batch if r.sample is sample]
+                if not group:
+                    continue
+                try:
+                    outs = self.generate_batch([r.plan for r in group], sample=sample)
+                except Exception as e:  # the callers decide; the worker keeps serving
+                    for r in group:
+                        r.future.set_exception(e)
+                    continue
+                for r, o in zip(group, outs, strict=True):
+                    r.future.set_result(o)
+
+    # ---- the public calls -----------------------------------------------------------------------
+    def write(self, plan: ReplyPlan) -> WrittenReply:
+        """The checked reply: generated, else regenerated once, else the template draft."""
+        started = time.perf_counter()
+        invented: list[str] = []
+        missing: list[str] = []
+        tokens = 0
+        for mode, sample in (("generated", False), ("regenerated", True)):
+            text, n = self._submit(plan, sample)
+            tokens += n
+            result = self._check(text, plan)
+            if text and result.ok:
+                return WrittenReply(text, mode, invented, _ms(started), tokens)  # type: ignore[arg-type]
+            invented += [s.text for s in result.unsupported]
+            missing = result.missing
+        return WrittenReply(plan.draft, "fallback", invented, _ms(started), tokens, missing)
+
+    def rewrite(
+        self,
+        draft: str,
+        *,
+        customer: str = "",
+        tool_calls: list[Any] = (),  # type: ignore[assignment]
+        sources: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        recommendations: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    ) -> tuple[str, dict[str, Any]]:
+        """A turn's template reply rewritten from its plan: (text, how it was written) for `Reply`.
+
+        A confirmation request stays the template: the customer says yes to exactly that wording.
+        """
+        from kefu.agents.generation.plan import plan_from_turn
+
+        plan = plan_from_turn(
+            draft, customer=customer, tool_calls=tool_calls, sources=sources, recommendations=recommendations
+        )
+        if plan.confirmation:
+            return draft, {"mode": "template", "reason": "confirmation request"}
+        written = self.write(plan)
+        return written.text, {"intent": plan.intent, **written.as_dict()}
+
+    def write_many(self, plans: list[ReplyPlan]) -> list[WrittenReply]:
+        """`write` for many plans at once, in batches of `max_batch`."""
+        out: list[WrittenReply] = []
+        for i in range(0, len(plans), self.max_batch):
+            chunk = plans[i : i + self.max_batch]
+            started = time.perf_counter()
+            first = self.generate_batch(chunk)
+            results: list[WrittenReply | None] = [None] * len(chunk)
+            retry = []
+            for j, (text, n) in enumerate(first):
+                g = self._check(text, chunk[j])
+                if text and g.ok:
+                    results[j] = WrittenReply(text, "generated", [], 0.0, n)
+                else:
+                    retry.append((j, [s.text for s in g.unsupported], n))
+            if retry:
+                second = self.generate_batch([chunk[j] for j, _, _ in retry], sample=True)
+                for (j, invented, n1), (text, n2) in zip(retry, second, strict=True):
+                    g = self._check(text, chunk[j])
+                    if text and g.ok:
+                        results[j] = WrittenReply(text, "regenerated", invented, 0.0, n1 + n2)
+                    else:
+                        invented += [s.text for s in g.unsupported]
+                        results[j] = WrittenReply(chunk[j].draft, "fallback", invented, 0.0, n1 + n2)
+            ms = _ms(started)
+            for r in results:
+                assert r is not None
+                r.ms = ms
+                out.append(r)
+        return out
+
+    def stream(self, plan: ReplyPlan) -> StreamedReply:
+        """Iterate to receive the reply in pieces; `.result` holds the `WrittenReply` afterwards."""
+        return StreamedReply(self, plan)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+|\n")
+
+
+class StreamedReply:
+    """Pieces of a reply as the model writes them, each sentence grounding-checked before it is sent.
+
+    Streaming checks grounding only (a sentence cannot state every fact). If the first sentence
+    already fails, the reply is written again without streaming (`write`'s
+    regenerate-then-fallback path) and sent whole. If a later sentence fails, generation stops and the
+    template draft follows what was sent, so no unsupported fact ever reaches the caller; the mode is
+    then `fallback`.
+    """
+
+    def __init__(self, writer: ReplyWriter, plan: ReplyPlan) -> None:
+        self.writer = writer
+        self.plan = plan
+        self.result: WrittenReply | None = None
+        self.first_piece_ms: float | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        w = self.writer
+        started = time.perf_counter()
+        enc = w._encode([self.plan])
+        streamer = TextIteratorStreamer(w.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=120)
+        stop = threading.Event()
+
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                return stop.is_set()
+
+        def run() -> None:
+            import torch
+
+            with w._model_lock, torch.inference_mode():
+                w.model.generate(
+                    **enc,
+                    **w._gen_kwargs(False),
+                    streamer=streamer,
+                    stopping_criteria=StoppingCriteriaList([_Stop()]),
+                )
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        sent: list[str] = []
+        buffer = ""
+        failed: GroundingResult | None = None
+        pieces = 0
+        for piece in streamer:
+            pieces += 1
+            buffer += piece
+            parts = _SENTENCE_END.split(buffer)
+            done, buffer = parts[:-1], parts[-1]
+            for sentence in done:
+                if not sentence.strip():
+                    continue
+                g = w._check(sentence, self.plan, complete=False)
+                if not g.ok:
+                    failed = g
+                    break
+                out = sentence + " "
+                if self.first_piece_ms is None:
+                    self.first_piece_ms = _ms(started)
+                sent.append(out)
+                yield out
+            if failed:
+                stop.set()
+                break
+        if not failed and buffer.strip():
+            g = w._check(buffer, self.plan, complete=False)
+            if g.ok:
+                sent.append(buffer)
+                yield buffer
+            else:
+                failed = g
+        for _ in streamer:  # drain after a stop
+            pass
+        thread.join()
+        if failed is None:
+            self.result = WrittenReply("".join(sent).strip(), "generated", [], _ms(started), pieces)
+            return
+        invented = [s.text for s in failed.unsupported]
+        if not sent:
+            again = w.write(self.plan)
+            again.unsupported = invented + again.unsupported
+            again.mode = "fallback" if again.mode == "fallback" else "regenerated"
+            self.result = again
+            yield again.text
+            return
+        tail = "\n" + self.plan.draft
+        yield tail
+        self.result = WrittenReply("".join(sent) + tail, "fallback", invented, _ms(started), pieces)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

