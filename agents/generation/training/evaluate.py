@@ -68,18 +68,24 @@ def score(writer: ReplyWriter, pairs: list[Pair], name: str) -> ModelScores:
     for i in range(0, len(plans), writer.max_batch):
         raw += writer.generate_batch(plans[i : i + writer.max_batch])
     s.raw = [t for t, _ in raw]
-    # the checked path reuses the first attempt: regenerate (sampled) only where it failed
-    for pair, text in zip(pairs, s.raw, strict=True):
-        g = writer._check(text, pair.plan)
-        if text and g.ok:
-            s.final.append(WrittenReply(text, "generated"))
-            continue
-        ((again, _),) = writer.generate_batch([pair.plan], sample=True)
-        g2 = writer._check(again, pair.plan)
-        if again and g2.ok:
-            s.final.append(WrittenReply(again, "regenerated", [x.text for x in g.unsupported]))
+    # the checked path reuses the first attempt: regenerate (sampled, batched) only where it failed
+    firsts = [writer._check(text, p.plan) for text, p in zip(s.raw, pairs, strict=True)]
+    retry = [i for i, (text, g) in enumerate(zip(s.raw, firsts, strict=True)) if not (text and g.ok)]
+    again: dict[int, str] = {}
+    for k in range(0, len(retry), writer.max_batch):
+        chunk = retry[k : k + writer.max_batch]
+        for i, (text, _) in zip(
+            chunk, writer.generate_batch([plans[i] for i in chunk], sample=True), strict=True
+        ):
+            again[i] = text
+    for i, pair in enumerate(pairs):
+        invented = [x.text for x in firsts[i].unsupported]
+        if i not in again:
+            s.final.append(WrittenReply(s.raw[i], "generated"))
+        elif again[i] and writer._check(again[i], pair.plan).ok:
+            s.final.append(WrittenReply(again[i], "regenerated", invented))
         else:
-            s.final.append(WrittenReply(pair.plan.draft, "fallback", [x.text for x in g.unsupported]))
+            s.final.append(WrittenReply(pair.plan.draft, "fallback", invented))
     seconds = time.perf_counter() - started
     n = len(pairs)
 
