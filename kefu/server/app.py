@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from kefu._version import __version__
 from kefu.server import routes_console, routes_openai, routes_ops, routes_sessions
+from kefu.server.api_docs import install_api_docs
 from kefu.server.auth import KeyRing
 from kefu.server.conversations import Conversations
 from kefu.server.deps import ServerState
@@ -116,10 +117,11 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served from local assets below, not a CDN
         redoc_url=None,
     )
     app.state.kefu = state
+    install_api_docs(app)
     install_error_handlers(app)
     for router in (
         routes_sessions.router,

@@ -1,5 +1,5 @@
-"""End to end in headless Chromium: chat through the widget on the demo page, ask for a person, and
-have the operator console take over and answer. Set KEFU_SCREENSHOTS=1 to refresh docs/img/."""
+"""End to end in headless Chromium: chat through the widget on the demo page, click a recommendation,
+ask for a person, and have the operator console take over and answer. Set KEFU_SCREENSHOTS=1 to refresh docs/img/."""
 
 from __future__ import annotations
 
@@ -53,6 +53,14 @@ def test_widget_handoff_and_console_takeover(live, kit, browser):
     _send(widget, "can you recommend something?", "You might also like")
     cards = widget.locator(".card")
     assert cards.count() >= 2
+    shown = cards.count()
+    # clicking a card asks about that product and counts the suggestion as taken up
+    card = cards.first
+    name = card.locator(".name").inner_text()
+    card.click()
+    sync_api.expect(widget.locator(".msg.customer").last).to_have_text(f"Tell me more about the {name}")
+    sync_api.expect(widget.locator(".msg.assistant").last).to_contain_text(name, timeout=15000)
+    sync_api.expect(widget.locator(".msg.assistant").last).to_contain_text("$")
     widget.locator(".msg.assistant .rate button[data-score='up']").last.click()
     sync_api.expect(widget.locator(".msg.assistant .rate button.on").last).to_be_visible()
     if shots:
@@ -86,6 +94,7 @@ def test_widget_handoff_and_console_takeover(live, kit, browser):
     widget.locator(".send").click()
     sync_api.expect(console.locator("#transcript .m.customer").last).to_contain_text("waive", timeout=10000)
     sync_api.expect(console.locator("#analytics")).to_contain_text("escalation rate")
+    sync_api.expect(console.locator("#analytics")).to_contain_text(f"suggestions taken (1/{shown})")
     if shots:
         console.screenshot(path=str(DOCS_IMG / "console.png"))
 
@@ -95,3 +104,17 @@ def test_widget_handoff_and_console_takeover(live, kit, browser):
     )
     _send(widget, "what is the status of order #W7678072?", "delivered")
     assert errors == []
+
+
+def test_api_docs_render_without_the_internet(live, browser):
+    server = live()
+    page = browser.new_page()
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((server.url, "data:")) else elsewhere.append(r.url),
+    )
+    page.goto(f"{server.url}/docs")
+    sync_api.expect(page.locator(".swagger-ui .info .title")).to_contain_text("kefu", timeout=15000)
+    sync_api.expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    assert elsewhere == []

@@ -48,6 +48,21 @@ def test_pages_and_static_files(client):
     assert "/v1/chat/completions" in spec["paths"] and "/v1/sessions/{session_id}/messages" in spec["paths"]
 
 
+def test_api_docs_work_offline(client):
+    """/docs loads Swagger UI from this server: no CDN, so it works where the internet is out of reach."""
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    urls = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)['"]""", page.text)
+    assert urls and all(u.startswith("/") for u in urls), urls
+    assert "http://" not in page.text and "https://" not in page.text
+    for url in urls:
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        assert len(asset.content) > (100_000 if url.endswith(".js") else 100), url
+
+
 def test_no_demo_page_unless_asked(make_client):
     assert make_client(demo_page=False).get("/demo").status_code == 404
 
