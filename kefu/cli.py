@@ -98,7 +98,10 @@ def chat(
 
     cfg = _config(config, data_dir)
     if demo:
+        from kefu.config import with_demo_generator
+
         ensure_demo_shop(cfg)
+        cfg = with_demo_generator(cfg)
     bot = Assistant(cfg, demo_knowledge=demo)
     session_id = session or f"cli-{uuid.uuid4().hex[:8]}"
     console.print(
@@ -275,6 +278,22 @@ def train_safety(ctx: typer.Context) -> None:
     from kefu.safety.cli import main as safety_main
 
     raise typer.Exit(safety_main(["train", *ctx.args]))
+
+
+@train_app.command("generator", context_settings=_PASS)
+def train_generator(ctx: typer.Context) -> None:
+    """LoRA fine-tuning of the reply writer (SmolLM2-135M); writes the adapter (options: --help)."""
+    from kefu.agents.generation.cli import main as generation_main
+
+    raise typer.Exit(generation_main(["train", *ctx.args]))
+
+
+@bench_app.command("generation", context_settings=_PASS)
+def bench_generation(ctx: typer.Context) -> None:
+    """Reply writer speed per precision → docs/benchmarks_generation.md (options: --help)."""
+    from kefu.agents.generation.cli import main as generation_main
+
+    raise typer.Exit(generation_main(["bench", *ctx.args]))
 
 
 def _write_section(path: Path, title: str, body: str) -> None:

@@ -75,7 +75,7 @@ class ReplyWriter:
         model: Any,
         tokenizer: Any,
         *,
-        max_new_tokens: int = 160,
+        max_new_tokens: int = 320,
         batch_window_ms: float = 8.0,
         max_batch: int = 16,
         vocabulary: Any = None,
@@ -117,9 +117,14 @@ class ReplyWriter:
         ]
         return self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
 
-    def _gen_kwargs(self, sample: bool) -> dict[str, Any]:
+    def _budget(self, plans: list[ReplyPlan]) -> int:
+        """New tokens for a batch: the longest draft's length with room to rephrase, at most the cap."""
+        longest = max(len(self.tokenizer(p.draft, add_special_tokens=False)["input_ids"]) for p in plans)
+        return min(self.max_new_tokens, int(longest * 1.4) + 48)
+
+    def _gen_kwargs(self, sample: bool, plans: list[ReplyPlan]) -> dict[str, Any]:
         kw: dict[str, Any] = {
-            "max_new_tokens": self.max_new_tokens,
+            "max_new_tokens": self._budget(plans),
             "pad_token_id": self.tokenizer.pad_token_id,
             "use_cache": True,
         }
@@ -137,7 +142,7 @@ class ReplyWriter:
         with self._model_lock, torch.inference_mode():
             if sample:
                 torch.manual_seed(self.seed)
-            out = self.model.generate(**enc, **self._gen_kwargs(sample))
+            out = self.model.generate(**enc, **self._gen_kwargs(sample, plans))
         new = out[:, enc["input_ids"].shape[1] :]
         results = []
         for row in new:
@@ -268,7 +273,7 @@ class ReplyWriter:
         return StreamedReply(self, plan)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+|\n")
+_SENTENCE_END = re.compile(r"(?<=[.!?:])[ \t]+|(?<=\n)")
 
 
 class StreamedReply:
@@ -299,19 +304,27 @@ class StreamedReply:
         from transformers import StoppingCriteria, StoppingCriteriaList
 
         class _Stop(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-                return stop.is_set()
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                import torch
+
+                return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool)
+
+        errors: list[BaseException] = []
 
         def run() -> None:
             import torch
 
-            with w._model_lock, torch.inference_mode():
-                w.model.generate(
-                    **enc,
-                    **w._gen_kwargs(False),
-                    streamer=streamer,
-                    stopping_criteria=StoppingCriteriaList([_Stop()]),
-                )
+            try:
+                with w._model_lock, torch.inference_mode():
+                    w.model.generate(
+                        **enc,
+                        **w._gen_kwargs(False, [self.plan]),
+                        streamer=streamer,
+                        stopping_criteria=StoppingCriteriaList([_Stop()]),
+                    )
+            except BaseException as e:  # surface it to the caller instead of a streamer timeout
+                errors.append(e)
+                streamer.end()
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
@@ -331,7 +344,7 @@ class StreamedReply:
                 if not g.ok:
                     failed = g
                     break
-                out = sentence + " "
+                out = sentence if sentence.endswith("\n") else sentence + " "
                 if self.first_piece_ms is None:
                     self.first_piece_ms = _ms(started)
                 sent.append(out)
@@ -346,9 +359,12 @@ class StreamedReply:
                 yield buffer
             else:
                 failed = g
-        for _ in streamer:  # drain after a stop
-            pass
+        if stop.is_set():  # we broke out early: drain until the model stops
+            for _ in streamer:
+                pass
         thread.join()
+        if errors:
+            raise errors[0]
         if failed is None:
             self.result = WrittenReply("".join(sent).strip(), "generated", [], _ms(started), pieces)
             return

@@ -79,7 +79,10 @@ def serve(
     updates: dict[str, Any] = {}
     made: dict[str, str] = {}
     if demo:
+        from kefu.config import with_demo_generator
+
         ensure_demo_shop(cfg)
+        cfg = with_demo_generator(cfg)
         updates["demo_page"] = True
         have = {k.role for k in settings.api_keys} | {k["role"] for k in extra}
         for role, name in (("widget", "demo-widget"), ("operator", "demo-operator"), ("app", "demo-app")):
