@@ -23,7 +23,7 @@ run: $(STAMP)
 # mypy cannot follow the package-dir mapping, so it checks a symlinked copy of the installed layout.
 TYPED := -p kefu.agents -p kefu.tools.orders -p kefu.recsys -m kefu.tools.plugins -m kefu.tools.recommend -m kefu.tools.search_knowledge \
 	-m kefu.tools.context -m kefu.assistant -m kefu.cli -m kefu.config -m kefu.bench -m kefu.reply \
-	-m kefu.event_log -m kefu.encoder -m kefu.turn_events -m kefu.timing -m kefu.message_checks -p kefu.safety
+	-m kefu.event_log -m kefu.encoder -m kefu.turn_events -m kefu.timing -m kefu.message_checks -m kefu.turn_safety -m kefu.turn_intent -p kefu.safety
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ from importlib import resources
 from typing import Any
 
 from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -34,13 +35,18 @@ def build_agent(
     checkpointer: BaseCheckpointSaver[Any] | None,
     *,
     prompt: str | None = None,
+    middleware: Sequence[AgentMiddleware[Any, Any]] = (),
 ) -> Any:
-    """The compiled LangGraph agent: brain → one tool call at a time → brain, until it replies."""
+    """The compiled LangGraph agent: brain → one tool call at a time → brain, until it replies.
+
+    `middleware` runs inside the tool-fault net, so a check that fails (e.g. the safety layer's tool-output
+    scan) turns into the same apology and hand-off offer as a failing tool.
+    """
     return create_agent(
         brain,
         list(tools),
         system_prompt=prompt if prompt is not None else system_prompt(),
-        middleware=[ToolFaultMiddleware()],
+        middleware=[ToolFaultMiddleware(), *middleware],
         state_schema=KefuState,
         context_schema=Deps,
         checkpointer=checkpointer,

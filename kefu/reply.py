@@ -37,6 +37,11 @@ class Reply:
     """Milliseconds: `total`, and `brain` / `tools` where measured."""
     customer_id: str | None = None
     """The authenticated customer, once there is one."""
+    generation: dict[str, Any] = field(default_factory=dict)
+    """How the text was written when a model writes replies: `mode` (generated, regenerated, fallback,
+    template), `intent`, invented `unsupported` and `missing` facts of rejected tries, `ms`, `tokens`."""
+    intent: str = "chat"
+    """What the customer asked for this turn ('order_status', 'cancel_order', 'policy_question', ...)."""
 
     @property
     def writes(self) -> list[ToolCallRecord]:

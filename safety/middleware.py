@@ -9,6 +9,7 @@ turn's `Reply.safety` can collect them from the messages.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from langgraph.types import Command
 from kefu.safety.layer import SafetyLayer
 
 SAFETY_KEY = "kefu_safety"
+log = logging.getLogger("kefu.safety")
 
 
 class SafetyMiddleware(AgentMiddleware[Any, Any]):
@@ -29,6 +31,18 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         self.layer = layer or SafetyLayer()
 
     def _sanitise_message(self, message: ToolMessage) -> ToolMessage:
+        try:
+            return self._checked(message)
+        except Exception:  # fail closed: the brain reads a marker instead of text nobody checked
+            log.exception("safety check of %s output failed", message.name)
+            withheld = (
+                f"[kefu: the output of {message.name or 'a tool'} was withheld: it could not be checked]"
+            )
+            verdict = {"check": "injection", "score": 1.0, "tripped": True, "action": "refuse"}
+            kwargs = {**message.additional_kwargs, SAFETY_KEY: [{**verdict, "detail": "check failed"}]}
+            return message.model_copy(update={"content": withheld, "additional_kwargs": kwargs})
+
+    def _checked(self, message: ToolMessage) -> ToolMessage:
         name = message.name or "tool"
         content = message.content
         verdicts: list[dict[str, Any]] = []

