@@ -229,7 +229,10 @@ class Conversations:
             session_id, "queued", when=("bot",), reason="the assistant handed off"
         ):
             self.metrics.handoffs.labels("assistant").inc()
-            outcome.status = "queued"
+        # the customer may have asked for a person while this turn ran: report where it stands now
+        current = self.store.get(session_id)
+        if current is not None:
+            outcome.status = current["status"]
         return outcome
 
     # ---- hand-offs -------------------------------------------------------------------------------

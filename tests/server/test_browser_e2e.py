@@ -57,8 +57,12 @@ def test_widget_handoff_and_console_takeover(live, kit, browser):
     # clicking a card asks about that product and counts the suggestion as taken up
     card = cards.first
     name = card.locator(".name").inner_text()
+    answers = widget.locator(".msg.assistant[data-id]")
+    answered = answers.count()
     card.click()
     sync_api.expect(widget.locator(".msg.customer").last).to_have_text(f"Tell me more about the {name}")
+    # the earlier suggestion also names the product: wait for the answer to this question
+    sync_api.expect(answers).to_have_count(answered + 1, timeout=15000)
     sync_api.expect(widget.locator(".msg.assistant").last).to_contain_text(name, timeout=15000)
     sync_api.expect(widget.locator(".msg.assistant").last).to_contain_text("$")
     widget.locator(".msg.assistant .rate button[data-score='up']").last.click()

@@ -137,3 +137,21 @@ def test_asking_about_a_suggested_product_counts_as_taking_it_up(client, kit):
     assert any(c["name"] == "get_product_details" for c in out["reply"]["tool_calls"]), out["reply"]
     a = client.get("/v1/console/analytics", headers=kit.ALICE).json()
     assert a["recommendations"]["accepted_by"] == {"asked": 1}
+
+
+def test_a_person_asked_for_during_a_turn_is_what_the_turn_reports(client, kit, monkeypatch):
+    """The widget's button can be pressed while the assistant is still answering; the answer must not
+    report the conversation as back with the bot (the widget would re-enable the button)."""
+    state = client.app.state.kefu
+    sid = kit.widget_session(client)
+    respond = state.bot.respond
+
+    def respond_while_the_customer_presses_the_button(*args: Any, **kwargs: Any) -> Any:
+        reply = respond(*args, **kwargs)
+        state.conversations.request_person(sid, None, widget=True)
+        return reply
+
+    monkeypatch.setattr(state.bot, "respond", respond_while_the_customer_presses_the_button)
+    out = kit.say(client, sid, "hello", kit.WIDGET)
+    assert out["delivered_to"] == "assistant" and out["reply"] is not None
+    assert out["status"] == "queued"
