@@ -23,7 +23,7 @@ run: $(STAMP)
 # mypy cannot follow the package-dir mapping, so it checks a symlinked copy of the installed layout.
 TYPED := -p kefu.agents -p kefu.tools.orders -p kefu.recsys -m kefu.tools.plugins -m kefu.tools.recommend -m kefu.tools.search_knowledge \
 	-m kefu.tools.context -m kefu.assistant -m kefu.cli -m kefu.config -m kefu.bench -m kefu.reply \
-	-m kefu.event_log -m kefu.encoder -m kefu.turn_events -m kefu.timing -m kefu.message_checks -m kefu.turn_safety -m kefu.turn_intent -p kefu.safety
+	-m kefu.event_log -m kefu.encoder -m kefu.turn_events -m kefu.timing -m kefu.message_checks -m kefu.turn_safety -m kefu.turn_intent -m kefu.migrations -p kefu.safety
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,6 +36,9 @@ services:
 ifeq ($(CI),true)
 	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) \
 		|| echo "redis-server could not be installed: the Redis tests will skip"
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) \
+		|| echo "postgresql could not be installed: the PostgreSQL tests will skip"
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "chromium could not be installed: the browser tests will skip"
 endif

@@ -22,6 +22,7 @@ from kefu.config import Config
 from kefu.errors import ConfigError
 from kefu.event_log import EventLog
 from kefu.message_checks import PROBLEM_REPLIES, check_message
+from kefu.migrations import upgrade as upgrade_schema
 from kefu.reply import Reply, ToolCallRecord
 from kefu.safety.verdicts import GroundingResult
 from kefu.timing import TurnTimer
@@ -87,6 +88,7 @@ class Assistant:
             raise ConfigError(
                 f"no shop at {self.config.shop_url}: run `kefu shop init` (or use Assistant.demo())"
             )
+        upgrade_schema(self.engine, "shop")  # a database made by an older kefu upgrades in place
         self.store = OrderStore(self.engine)
         extra: list[BaseTool | KefuTool] = [*load_plugins(self.config.tools.plugins), *tools]
         self.plugin_specs: list[ToolSpec] = [t.spec for t in extra if isinstance(t, KefuTool)]

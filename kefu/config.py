@@ -20,12 +20,14 @@ def default_data_dir() -> Path:
 
 class ShopConfig(BaseModel):
     database_url: str | None = None
-    """Any SQLAlchemy URL; default: SQLite at DATA_DIR/shop.sqlite."""
+    """Any SQLAlchemy URL (`postgresql+psycopg://user:pw@host/db` at scale); default: SQLite at
+    DATA_DIR/shop.sqlite. Its tables are created or upgraded in place at start (`kefu db upgrade`)."""
 
 
 class SessionsConfig(BaseModel):
     url: str | None = None
-    """sqlite:///PATH (default DATA_DIR/sessions.sqlite) or memory://."""
+    """sqlite:///PATH, postgresql+psycopg://... or memory://. Default: the shop's database when that is
+    PostgreSQL (so replicas share sessions), else DATA_DIR/sessions.sqlite."""
 
 
 class BrainConfig(BaseModel):
@@ -125,7 +127,11 @@ class Config(BaseSettings):
 
     @property
     def sessions_url(self) -> str:
-        return self.sessions.url or f"sqlite:///{self.data_dir / 'sessions.sqlite'}"
+        if self.sessions.url:
+            return self.sessions.url
+        if self.shop.database_url and self.shop.database_url.startswith("postgresql"):
+            return self.shop.database_url
+        return f"sqlite:///{self.data_dir / 'sessions.sqlite'}"
 
 
 def with_demo_generator(config: Config) -> Config:

@@ -71,6 +71,9 @@ def create_app(
     def store_url(bot: Any) -> str:
         if settings.store_url:
             return settings.store_url
+        shop = str(bot.config.shop_url)
+        if not shop.startswith("sqlite"):  # a shared database: replicas must share the console too
+            return shop
         return f"sqlite:///{bot.config.data_dir / 'console.sqlite'}"
 
     def start(bot: Any) -> None:

@@ -51,7 +51,8 @@ class ServerSettings(BaseSettings):
     customer_token_max_ttl_s: int = Field(default=24 * 3600, gt=0)
     """Tokens whose lifetime (exp - iat) is longer than this are refused."""
     store_url: str | None = None
-    """SQLAlchemy URL of the console store (hand-offs, transcript, ratings); default DATA_DIR/console.sqlite."""
+    """SQLAlchemy URL of the console store (hand-offs, transcript, ratings, idempotency keys); default: the
+    shop's database when that is not SQLite (replicas share it), else DATA_DIR/console.sqlite."""
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     rate_per_minute: dict[Role, int] = Field(default_factory=lambda: dict(_DEFAULT_RATES))
     rate_burst: int = Field(default=20, gt=0)

@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
+from kefu.migrations import upgrade
+
 Status = Literal["bot", "queued", "held"]
 Author = Literal["customer", "assistant", "operator", "system"]
 
@@ -98,6 +100,22 @@ class SuggestionRow(_Base):
     shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     accepted_via: Mapped[str | None] = mapped_column(String(16), nullable=True)
     """'click' (the card in the widget) or 'asked' (the customer asked the assistant about it)."""
+
+
+class IdempotencyRow(_Base):
+    """A request made with an `Idempotency-Key`: claimed when its turn starts, its response kept once done."""
+
+    __tablename__ = "kefu_idempotency"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    """The caller's key fingerprint and the session: a key is only ever looked up for the same pair."""
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the request body: the same key with another body is refused, not replayed."""
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """None while the first request runs."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
 
 
 def _engine(url: str) -> Any:
@@ -170,7 +188,7 @@ def _message(m: MessageRow, rating: int | None = None) -> dict[str, Any]:
 class ConsoleStore:
     def __init__(self, url: str) -> None:
         self.engine = _engine(url)
-        _Base.metadata.create_all(self.engine)
+        upgrade(self.engine, "console")  # creates, adopts or upgrades the tables in place
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert
 
+from kefu.migrations import upgrade
 from kefu.tools.orders import schema as t
 
 
@@ -24,12 +25,12 @@ def _address(a: dict[str, str]) -> dict[str, str]:
 
 
 def load_shop(engine: Engine, data: dict[str, Any] | None = None, *, reset: bool = True) -> None:
-    """Create the tables and load `data` (default: the demo shop) in one transaction.
+    """Create the tables (the `shop` migrations) and load `data` (default: the demo shop) in one transaction.
 
     With `reset` the shop tables are emptied first; the audit log is kept, because it is history.
     """
     data = data if data is not None else demo_shop_data()
-    t.Base.metadata.create_all(engine)
+    upgrade(engine, "shop")
     customers, methods, products, variants = [], [], [], []
     orders, items, fulfillments, payments = [], [], [], []
     for uid, u in data["users"].items():

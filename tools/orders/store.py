@@ -102,7 +102,7 @@ class OrderStore:
     def order_details(self, order_id: str, *, customer_id: str | None) -> dict[str, Any]:
         """The order as τ-bench shows it; `customer_id` must own it (None skips the check: admin use)."""
         with self._tx() as s:
-            return _order_json(self._owned_order(s, order_id, customer_id))
+            return _order_json(self._owned_order(s, order_id, customer_id, for_update=False))
 
     def product_details(self, product_id: str) -> dict[str, Any]:
         with self._tx() as s:
@@ -267,7 +267,7 @@ class OrderStore:
         if user_id != customer_id:
             raise NotFound("user not found")
         with self._tx(dry_run=dry_run) as s:
-            c = s.get(t.Customer, user_id)
+            c = s.get(t.Customer, user_id, with_for_update=True)
             if c is None:
                 raise NotFound("user not found")
             for f in ADDRESS_FIELDS:
@@ -389,22 +389,26 @@ class OrderStore:
 
     # ---- internals ------------------------------------------------------------------------------
     @staticmethod
-    def _owned_order(s: Session, order_id: str, customer_id: str | None) -> t.Order:
-        order = s.get(t.Order, order_id)
+    def _owned_order(
+        s: Session, order_id: str, customer_id: str | None, *, for_update: bool = True
+    ) -> t.Order:
+        # Writes lock the order's row (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers
+        # anyway), so two replicas acting on one order at once cannot both pass the status check.
+        order = s.get(t.Order, order_id, with_for_update=for_update)
         if order is None or (customer_id is not None and order.customer_id != customer_id):
             raise NotFound("order not found")
         return order
 
     @staticmethod
     def _customer_method(s: Session, customer_id: str, payment_method_id: str) -> t.PaymentMethod:
-        method = s.get(t.PaymentMethod, payment_method_id)
+        method = s.get(t.PaymentMethod, payment_method_id, with_for_update=True)
         if method is None or method.customer_id != customer_id:
             raise NotFound("payment method not found")
         return method
 
     @staticmethod
     def _credit_gift_card(s: Session, payment_method_id: str, amount: float) -> None:
-        method = s.get(t.PaymentMethod, payment_method_id)
+        method = s.get(t.PaymentMethod, payment_method_id, with_for_update=True)
         if method is not None and method.source == "gift_card":
             method.balance = _money((method.balance or 0.0) + amount)
 
