@@ -1,0 +1,132 @@
+"""`kefu train intent`: turn a labelled file into an intent model directory, with its validation report.
+
+Steps: hold out a seeded, stratified validation split (examples labelled `oos`/`out_of_scope`/`other`
+are not a class: they only help choose the abstention threshold); fit the frozen-vector head on the rest;
+for `finetune`, fine-tune MiniLM from that head with early stopping on the validation split, then pick the
+ensemble weight of fine-tuned vs frozen on the same split; finally choose the abstention threshold on the
+validation probabilities (`oos.choose_threshold`). The validation numbers go into the model's metadata.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from kefu.agents.nlu.finetune import FineTuneSettings, fine_tune, settings_dict
+from kefu.agents.nlu.frozen_head import fit_linear_head
+from kefu.agents.nlu.intent_model import IntentModel, Method
+from kefu.agents.nlu.labelled_data import LabelledTexts, stratified_split
+from kefu.agents.nlu.oos import OOS_LABELS, choose_threshold
+from kefu.encoder import Encoder, shared_encoder
+
+__all__ = ["train_intent_model"]
+
+ENSEMBLE_WEIGHTS = (0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 1.0)
+
+
+def _accuracy(probs: np.ndarray, labels: list[str], names: list[str]) -> float:
+    if not labels:
+        return float("nan")
+    return float(np.mean(np.asarray(names)[probs.argmax(axis=1)] == np.asarray(labels)))
+
+
+def train_intent_model(
+    data: LabelledTexts,
+    *,
+    method: Method = "frozen",
+    val_fraction: float = 0.15,
+    seed: int = 0,
+    c: float = 20.0,
+    settings: FineTuneSettings | None = None,
+    encoder: Encoder | None = None,
+    validation: LabelledTexts | None = None,
+    log: Any = print,
+) -> IntentModel:
+    """Train on `data` (a separate `validation` set may be given instead of a split of `data`)."""
+    started = time.perf_counter()
+    enc = encoder or shared_encoder()
+    oos_train = [t for t, lab in data.pairs() if lab.lower() in OOS_LABELS]
+    in_scope = data.without_labels({lab for lab in data.label_set if lab.lower() in OOS_LABELS})
+    if validation is None:
+        train, val_in = stratified_split(in_scope, val_fraction, seed=seed)
+        oos_fit, oos_val = oos_train[: len(oos_train) // 2], oos_train[len(oos_train) // 2 :]
+    else:
+        train = in_scope
+        oos_fit = oos_train
+        oos_val = [t for t, lab in validation.pairs() if lab.lower() in OOS_LABELS]
+        val_in = validation.without_labels({lab for lab in validation.label_set if lab.lower() in OOS_LABELS})
+    del oos_fit  # out-of-scope training examples only inform the threshold, never a class
+    names = train.label_set
+    log(
+        f"{len(train)} training and {len(val_in)} validation examples, {len(names)} intents, "
+        f"{len(oos_val)} out-of-scope validation examples"
+    )
+
+    x_train = enc.encode(train.texts)
+    x_val = enc.encode(val_in.texts)
+    x_oos = enc.encode(oos_val)
+    head = fit_linear_head(x_train, train.labels, label_names=names, c=c)
+    frozen_val = head.probabilities(x_val)
+    report: dict[str, Any] = {
+        "train_examples": len(train),
+        "val_examples": len(val_in),
+        "seed": seed,
+        "frozen_val_accuracy": round(_accuracy(frozen_val, val_in.labels, names), 4),
+    }
+    log(f"frozen head: validation accuracy {report['frozen_val_accuracy']:.4f}")
+    model = IntentModel(head, encoder=enc)
+    if method == "finetune":
+        s = settings or FineTuneSettings(seed=seed)
+        tuned, history = fine_tune(
+            train.texts,
+            train.labels,
+            initial_head=(head.coef, head.intercept),
+            label_names=names,
+            val_texts=val_in.texts,
+            val_labels=val_in.labels,
+            settings=s,
+            on_epoch=lambda e, a: log(f"epoch {e}: validation accuracy {a:.4f}"),
+        )
+        tuned_val = tuned.probabilities(val_in.texts)
+        scores = {
+            w: _accuracy(w * tuned_val + (1 - w) * frozen_val, val_in.labels, names) for w in ENSEMBLE_WEIGHTS
+        }
+        weight = max(scores, key=lambda w: (scores[w], w))
+        model = IntentModel(head, finetuned=tuned, finetuned_weight=weight, encoder=enc)
+        report.update(
+            finetune=settings_dict(s) | {"device": tuned.device},
+            epochs_val_accuracy=history.val_accuracy,
+            best_epoch=history.best_epoch,
+            finetune_seconds=history.seconds,
+            finetuned_val_accuracy=round(scores[1.0], 4),
+            finetuned_weight=weight,
+        )
+        log(
+            f"fine-tuned: validation accuracy {scores[1.0]:.4f}; ensemble weight {weight} → {scores[weight]:.4f}"
+        )
+    val_probs = model.probabilities(val_in.texts, x_val)
+    oos_probs = model.probabilities(oos_val, x_oos) if oos_val else None
+    correct = np.asarray(names)[val_probs.argmax(axis=1)] == np.asarray(val_in.labels)
+    abstain = choose_threshold(
+        val_probs.max(axis=1) if len(val_probs) else np.zeros(0),
+        correct,
+        None if oos_probs is None else oos_probs.max(axis=1),
+    )
+    model.threshold = abstain.threshold
+    report.update(
+        val_accuracy=round(float(np.mean(correct)) if len(correct) else float("nan"), 4),
+        threshold=abstain.threshold,
+        val_in_scope_accuracy_with_abstention=abstain.in_scope_accuracy,
+        val_abstain_rate=abstain.abstain_rate,
+        val_oos_recall=abstain.oos_recall,
+        seconds=round(time.perf_counter() - started, 1),
+    )
+    model.report = report
+    log(
+        f"abstention threshold {abstain.threshold:.3f}: abstains on {abstain.abstain_rate:.1%} of in-scope "
+        + (f"and {abstain.oos_recall:.1%} of out-of-scope " if abstain.oos_recall is not None else "")
+        + "validation messages"
+    )
+    return model
