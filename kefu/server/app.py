@@ -32,7 +32,7 @@ from kefu.server.metrics import Metrics
 from kefu.server.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from kefu.server.rate_limit import RateLimiter
 from kefu.server.settings import ServerSettings
-from kefu.server.store import ConsoleStore
+from kefu.server.store import ConsoleStore, default_store_url
 
 log = logging.getLogger("kefu.server")
 
@@ -69,12 +69,7 @@ def create_app(
         log.warning("no API keys are configured: every API call will be refused with 401")
 
     def store_url(bot: Any) -> str:
-        if settings.store_url:
-            return settings.store_url
-        shop = str(bot.config.shop_url)
-        if not shop.startswith("sqlite"):  # a shared database: replicas must share the console too
-            return shop
-        return f"sqlite:///{bot.config.data_dir / 'console.sqlite'}"
+        return settings.store_url or default_store_url(bot.config)
 
     def start(bot: Any) -> None:
         state.bot = bot

@@ -6,11 +6,13 @@ import asyncio
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
 
+from kefu.server.conversations import Outcome
 from kefu.server.deps import CustomerApi, CustomerTokenHeader, State, customer_from
 from kefu.server.errors import ApiError
+from kefu.server.idempotency import HEADER, REPLAYED_HEADER, IdempotentRequest, recorded
 from kefu.server.schemas import (
     SESSION_ID_PATTERN,
     HandoffIn,
@@ -71,6 +73,15 @@ async def post_message(
     state: State,
     principal: CustomerApi,
     token: CustomerTokenHeader = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=HEADER,
+            description="Makes a retry safe: the same key (with the same message) returns the first "
+            "response, marked `Idempotent-Replayed: true`, without a second turn or write. Kept 24 h.",
+            max_length=255,
+        ),
+    ] = None,
 ) -> Any:
     """Send the customer's message. The assistant answers, or, while a person has the conversation,
     the message goes to that person (`delivered_to: person`, no `reply`). With an app key an unknown
@@ -78,16 +89,58 @@ async def post_message(
     conversations = state.conversations
     assert conversations is not None
     customer = customer_from(token, state, session_id)
-    checked, task = await conversations.submit(
-        session_id, body.text, customer=customer, channel="api", widget=principal.role == "widget"
-    )
+    streaming = body.stream or "text/event-stream" in request.headers.get("accept", "")
+    once = None
+    if idempotency_key is not None:
+        once = IdempotentRequest.of(
+            conversations.store,
+            idempotency_key,
+            key_id=principal.key_id,
+            session_id=session_id,
+            text=body.text,
+        )
+        first = await once.begin(conversations.run)
+        if first is not None:
+            return _replay(first, streaming)
+    try:
+        checked, task = await conversations.submit(
+            session_id, body.text, customer=customer, channel="api", widget=principal.role == "widget"
+        )
+    except BaseException:
+        if once is not None:
+            await once.abandon(conversations.run)
+        raise
+    if once is not None:
+        task = recorded(task, once, conversations.run, _as_sent)
     await asyncio.shield(checked)  # 4xx (wrong customer...) as a status code, before any stream starts
-    if body.stream or "text/event-stream" in request.headers.get("accept", ""):
+    if streaming:
         return StreamingResponse(
             reply_events(task, lambda o: o.as_dict()), media_type="text/event-stream", headers=SSE_HEADERS
         )
     outcome = await asyncio.shield(task)  # a client that leaves does not cancel the turn
     return outcome.as_dict()
+
+
+def _as_sent(outcome: Outcome) -> dict[str, Any]:
+    """The outcome as the client received it (through the response model), to replay byte for byte."""
+    return MessageOut.model_validate(outcome.as_dict()).model_dump(mode="json")
+
+
+def _replay(first: dict[str, Any], streaming: bool) -> Any:
+    """The first response to this Idempotency-Key, as JSON or as the same events a stream ends with."""
+    headers = {REPLAYED_HEADER: "true"}
+    if not streaming:
+        return JSONResponse(first, headers=headers)
+
+    async def done() -> Outcome:
+        return Outcome(**first)
+
+    task = asyncio.ensure_future(done())
+    return StreamingResponse(
+        reply_events(task, lambda o: o.as_dict()),
+        media_type="text/event-stream",
+        headers={**SSE_HEADERS, **headers},
+    )
 
 
 @router.get("/{session_id}/messages", response_model=HistoryOut, responses={**_ERRORS, 404: {}})

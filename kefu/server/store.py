@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     case,
     create_engine,
+    delete,
     event,
     func,
     select,
@@ -32,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from kefu.migrations import upgrade
 
 Status = Literal["bot", "queued", "held"]
+ClaimState = Literal["new", "done", "running", "mismatch"]
 Author = Literal["customer", "assistant", "operator", "system"]
 
 
@@ -183,6 +185,15 @@ def _message(m: MessageRow, rating: int | None = None) -> dict[str, Any]:
         out["handoff"] = bool(m.details.get("handoff"))
         out["rating"] = rating
     return out
+
+
+def default_store_url(config: Any) -> str:
+    """Where the console store lives when `store_url` is not set: the shop's database when that is not
+    SQLite (replicas must share it), else DATA_DIR/console.sqlite beside the shop."""
+    shop = str(config.shop_url)
+    if not shop.startswith("sqlite"):
+        return shop
+    return f"sqlite:///{config.data_dir / 'console.sqlite'}"
 
 
 class ConsoleStore:
@@ -395,6 +406,72 @@ class ConsoleStore:
             if row.accepted_via is None:
                 row.accepted_via = via
             return True
+
+    # ---- idempotency keys --------------------------------------------------------------------------
+    def claim_request(
+        self, scope: str, key: str, fingerprint: str, *, stale_after_s: float
+    ) -> tuple[ClaimState, dict[str, Any] | None]:
+        """Claim (scope, key) for a request about to run, atomically across replicas (primary key).
+
+        ('new', None): this request runs. ('done', response): it ran; replay `response`. ('running', None):
+        another request holds the key. ('mismatch', None): the key was used with another body. A claim
+        older than `stale_after_s` with no response (its replica died mid-turn) is taken over."""
+        try:
+            with self._sessions.begin() as s:
+                s.add(IdempotencyRow(scope=scope, key=key, fingerprint=fingerprint))
+            return "new", None
+        except IntegrityError:
+            pass
+        with self._sessions.begin() as s:
+            row = s.get(IdempotencyRow, (scope, key))
+            if row is None:  # forgotten in between (the first attempt failed): run again
+                s.add(IdempotencyRow(scope=scope, key=key, fingerprint=fingerprint))
+                return "new", None
+            if row.fingerprint != fingerprint:
+                return "mismatch", None
+            if row.response is not None:
+                return "done", row.response
+            at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+            if (_now() - at).total_seconds() > stale_after_s:
+                taken = s.execute(
+                    update(IdempotencyRow)
+                    .where(
+                        IdempotencyRow.scope == scope,
+                        IdempotencyRow.key == key,
+                        IdempotencyRow.response.is_(None),
+                        IdempotencyRow.created_at == row.created_at,
+                    )
+                    .values(created_at=_now())
+                )
+                if taken.rowcount:  # type: ignore[attr-defined]
+                    return "new", None
+            return "running", None
+
+    def finish_request(self, scope: str, key: str, status_code: int, response: dict[str, Any]) -> None:
+        with self._sessions.begin() as s:
+            s.execute(
+                update(IdempotencyRow)
+                .where(IdempotencyRow.scope == scope, IdempotencyRow.key == key)
+                .values(status_code=status_code, response=response)
+            )
+
+    def forget_request(self, scope: str, key: str) -> None:
+        """Drop a claim whose request failed before it changed anything, so a retry runs again."""
+        with self._sessions.begin() as s:
+            s.execute(
+                delete(IdempotencyRow).where(
+                    IdempotencyRow.scope == scope,
+                    IdempotencyRow.key == key,
+                    IdempotencyRow.response.is_(None),
+                )
+            )
+
+    def purge_requests(self, older_than_s: float) -> int:
+        """Forget idempotency keys older than `older_than_s` (a client retries within minutes, not days)."""
+        cutoff = datetime.fromtimestamp(_now().timestamp() - older_than_s, UTC)
+        with self._sessions.begin() as s:
+            gone = s.execute(delete(IdempotencyRow).where(IdempotencyRow.created_at < cutoff))
+            return int(gone.rowcount)  # type: ignore[attr-defined]
 
     # ---- analytics -------------------------------------------------------------------------------
     def analytics(self) -> dict[str, Any]:
