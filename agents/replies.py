@@ -296,6 +296,13 @@ def tool_failed(offer_human: bool) -> str:
     return base + " Could you try again in a moment?"
 
 
+def offer_person(upset: bool) -> str:
+    """The unasked offer of a hand-off, when the customer stays upset or the bot keeps missing the point."""
+    if upset:
+        return "I'm sorry this has been frustrating. Would you like me to connect you with a person? Just say 'human'."
+    return "I seem to be missing what you need. Would you like me to connect you with a person? Just say 'human'."
+
+
 def policy(section_title: str, text: str) -> str:
     return f"From our policy ({section_title}):\n{text}\nIs there anything I can do for one of your orders?"
 

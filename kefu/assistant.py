@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.tools import BaseTool
 from sqlalchemy import create_engine, event, inspect
 
-from kefu.agents import EmbeddedBrain, build_agent, is_explicit_yes, open_checkpointer
+from kefu.agents import EmbeddedBrain, build_agent, is_explicit_yes, open_checkpointer, read_sentiment
 from kefu.agents.graph import RULES
 from kefu.config import Config
 from kefu.errors import ConfigError
@@ -216,6 +216,7 @@ class Assistant:
         )
         timer = TurnTimer()
         cfg["callbacks"] = [timer]
+        mood = read_sentiment(text).as_dict()  # the embedded brain reads the same (cached) result
         try:
             result = self.agent.invoke(update, cfg, context=deps)
         except Exception:
@@ -242,6 +243,17 @@ class Assistant:
             self.events.append(
                 safety_events(verdicts, session_id=session_id, customer_id=result.get("customer_id"))
             )
+        self.events.append(
+            [
+                {
+                    "kind": "sentiment",
+                    "session_id": session_id,
+                    "customer_id": result.get("customer_id"),
+                    "weight": mood["score"],
+                    "payload": mood,
+                }
+            ]
+        )
         recommendations = record_turn_events(
             self.events,
             records,
@@ -258,6 +270,7 @@ class Assistant:
             safety=verdicts,
             generation=generation,
             intent=turn_intent(records, final),
+            sentiment=mood,
             handoff=bool(result.get("handoff")),
             timings={
                 "total": _ms(started),

@@ -42,6 +42,9 @@ class Reply:
     template), `intent`, invented `unsupported` and `missing` facts of rejected tries, `ms`, `tokens`."""
     intent: str = "chat"
     """What the customer asked for this turn ('order_status', 'cancel_order', 'policy_question', ...)."""
+    sentiment: dict[str, Any] = field(default_factory=dict)
+    """How the customer's message read: `label` (negative, neutral, positive), `score` (-1..1), `upset`,
+    `source` (model, or lexicon when the model cannot load). Also recorded as a `sentiment` event."""
 
     @property
     def writes(self) -> list[ToolCallRecord]:

@@ -75,6 +75,14 @@ class Dialog:
     """Times suggestions were shown in this session (offered unasked at most once)."""
     frustrated: bool = False
     """The customer complained or sounded upset: no upselling for the rest of the session."""
+    negative_turns: int = 0
+    """Customer messages in a row that the sentiment model read as negative."""
+    misunderstood: int = 0
+    """Replies in a row that did not understand the customer ('didn't get that', 'can't help with that')."""
+    offered_person: bool = False
+    """A hand-off to a person was offered (once per session, unasked)."""
+    person_offer_open: bool = False
+    """The last reply offered a person: a plain yes now means 'hand me over'."""
     suggest_now: bool = False
     """A request was just resolved: the moment to offer a suggestion, if any."""
     last_text: str = ""

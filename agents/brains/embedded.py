@@ -30,7 +30,7 @@ from kefu.agents.confirmation import is_explicit_yes
 from kefu.agents.nlu import catalog_match as cm
 from kefu.agents.nlu import entities as ent
 from kefu.agents.nlu.intents import IntentClassifier, load_examples
-from kefu.agents.nlu.sentiment import is_upset
+from kefu.agents.nlu.sentiment import read_sentiment
 from kefu.agents.policy_notes import best_section
 from kefu.tools.plugins import ToolSpec
 
@@ -145,6 +145,8 @@ class EmbeddedBrain(BaseChatModel):
         if step.tool is None and dialog.preface:
             step = reply(f"{dialog.preface}\n\n{step.text}".strip())
             dialog.preface = ""
+        if step.tool is None and step.text is not None:
+            step = _offer_person_if_stuck(dialog, step)
         if step.tool is not None:
             dialog.calls_this_turn += 1
             message = AIMessage(
@@ -160,6 +162,7 @@ class EmbeddedBrain(BaseChatModel):
     def _hear(self, d: Dialog, text: str) -> None:
         d.calls_this_turn = 0
         d.last_text = text
+        offer_open, d.person_offer_open = d.person_offer_open, False
         d.confirmed_now = d.declined_now = d.other_customer = False
         d.last_error = None
         pred = self.classifier.predict(text)
@@ -178,15 +181,17 @@ class EmbeddedBrain(BaseChatModel):
             # anything else: new details (handled below) or a new request; the write is asked again
 
         self._hear_identity(d, text)
-        if is_upset(text):
+        mood = read_sentiment(text)
+        if mood.upset:
             d.frustrated = True
+        d.negative_turns = d.negative_turns + 1 if mood.label == "negative" else 0
         if _ASKS_SUGGESTION.search(text) and "recommend_products" in self.tool_names:
             d.start("recommend")
             d.task_texts.append(text)
             return
 
         requested = self._requests(text, intent, pred.confidence)
-        if _WANTS_HUMAN.search(text):
+        if _WANTS_HUMAN.search(text) or (offer_open and _starts_with_yes(text) and not d.awaiting_yes):
             requested = ["human_agent"]  # asked for a person: that wins over anything else in the message
             d.asked = None
         if (
@@ -922,6 +927,34 @@ def _amend_address(address: dict[str, str], text: str) -> dict[str, str]:
 
 def _starts_with_yes(text: str) -> bool:
     return bool(re.match(r"\s*(y|yes|yeah|yep|yup|sure|ok|okay|correct|right)\b", text, re.I))
+
+
+NEGATIVE_TURNS_BEFORE_OFFER = 2
+MISUNDERSTOOD_BEFORE_OFFER = 2
+
+
+def _offer_person_if_stuck(d: Dialog, step: Step) -> Step:
+    """Offer a person, once, when the customer stays upset or the bot keeps failing to understand.
+
+    Sustained negative sentiment (two customer messages in a row) or two 'didn't get that' replies in a row
+    are where a bot loses customers; a person can then take over with the whole conversation.
+    """
+    text = step.text or ""
+    missed = text.startswith((say.didnt_understand()[:30], say.out_of_scope()[:30]))
+    d.misunderstood = d.misunderstood + 1 if missed else 0
+    if (
+        d.offered_person
+        or d.handed_off
+        or d.awaiting_yes
+        or d.task == "human_agent"
+        or "with a person" in text
+    ):
+        return step
+    upset = d.negative_turns >= NEGATIVE_TURNS_BEFORE_OFFER
+    if not upset and d.misunderstood < MISUNDERSTOOD_BEFORE_OFFER:
+        return step
+    d.offered_person = d.person_offer_open = True
+    return reply(f"{text}\n\n{say.offer_person(upset=upset)}")
 
 
 def _summary(d: Dialog) -> str:

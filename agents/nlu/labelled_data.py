@@ -13,7 +13,7 @@ import csv
 import json
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ class LabelledTexts:
         return cls([str(t) for t, _ in rows], [str(lab) for _, lab in rows])
 
     @classmethod
-    def from_mapping(cls, examples: dict[str, Iterable[str]]) -> LabelledTexts:
+    def from_mapping(cls, examples: Mapping[str, Iterable[str]]) -> LabelledTexts:
         """From `label -> texts` (the shape of kefu's intent YAML files)."""
         return cls.from_pairs((t, label) for label, texts in examples.items() for t in texts)
 
