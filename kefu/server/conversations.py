@@ -208,6 +208,7 @@ class Conversations:
             "safety": list(reply.safety),
             "handoff": bool(reply.handoff),
             "timings": dict(reply.timings),
+            "sentiment": dict(getattr(reply, "sentiment", {}) or {}),
         }
         asked_about = [
             str(c.args.get("product_id"))

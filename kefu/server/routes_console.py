@@ -38,6 +38,8 @@ class Analytics(BaseModel):
     escalation: dict[str, float | int]
     recommendations: dict[str, Any]
     ratings: dict[str, float | int | None]
+    sentiment: dict[str, Any] = {}
+    """Customer sentiment over time: per day, turns read, mean score (-1..1) and share negative."""
 
 
 def _c(state: Any) -> Conversations:

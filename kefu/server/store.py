@@ -505,6 +505,9 @@ class ConsoleStore:
                 ).all()
             )
             ratings = dict(s.execute(select(RatingRow.score, func.count()).group_by(RatingRow.score)).all())
+            moods = s.execute(
+                select(MessageRow.at, MessageRow.details).where(MessageRow.author == "assistant")
+            ).all()
         up, down = ratings.get(1, 0), ratings.get(-1, 0)
         taken = sum(accepted.values())
         return {
@@ -527,4 +530,29 @@ class ConsoleStore:
                 "down": down,
                 "satisfaction": round(up / (up + down), 4) if up + down else None,
             },
+            "sentiment": _sentiment_by_day(moods),
         }
+
+
+def _sentiment_by_day(rows: Any) -> dict[str, Any]:
+    """Each assistant turn's reading of the customer's message (Reply.sentiment), grouped by day."""
+    days: dict[str, list[dict[str, Any]]] = {}
+    for at, details in rows:
+        mood = (details or {}).get("sentiment") or {}
+        if "score" in mood and at is not None:
+            days.setdefault(at.date().isoformat(), []).append(mood)
+    by_day = [
+        {
+            "day": day,
+            "turns": len(ms),
+            "mean_score": round(sum(float(m["score"]) for m in ms) / len(ms), 4),
+            "negative": round(sum(m.get("label") == "negative" for m in ms) / len(ms), 4),
+        }
+        for day, ms in sorted(days.items())
+    ]
+    turns = sum(d["turns"] for d in by_day)
+    return {
+        "turns": turns,
+        "negative": round(sum(d["negative"] * d["turns"] for d in by_day) / turns, 4) if turns else None,
+        "by_day": by_day[-30:],
+    }

@@ -204,6 +204,12 @@
       box.appendChild(stat(pct(a.recommendations.acceptance_rate),
         "suggestions taken (" + a.recommendations.accepted + "/" + a.recommendations.shown + ")"));
       box.appendChild(stat(pct(a.ratings.satisfaction), "satisfaction (👍 " + a.ratings.up + " / 👎 " + a.ratings.down + ")"));
+      if (a.sentiment && a.sentiment.turns) {
+        var days = a.sentiment.by_day.slice(-7).map(function (d) {
+          return d.day.slice(5) + " " + (d.mean_score >= 0 ? "+" : "") + d.mean_score.toFixed(2);
+        });
+        box.appendChild(stat(pct(a.sentiment.negative), "negative customer messages; mood by day: " + days.join(", "), "wide"));
+      }
       var intents = stat("", "customer messages by intent", "wide");
       intents.firstChild.remove();
       var bars = el("div", "bars");

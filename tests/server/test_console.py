@@ -128,6 +128,10 @@ def test_analytics_figures(client, kit):
     assert a["ratings"] == {"up": 1, "down": 1, "satisfaction": 0.5}
     assert a["by_intent"]["recommendation"] == 1 and a["by_intent"]["human_agent"] == 1
     assert sum(a["by_intent"].values()) == a["messages"]["customer"] == 6
+    # sentiment over time: every assistant turn read the customer's message
+    mood = a["sentiment"]
+    assert mood["turns"] >= 4 and len(mood["by_day"]) == 1 and 0 <= mood["negative"] <= 1
+    assert -1 <= mood["by_day"][0]["mean_score"] <= 1 and mood["by_day"][0]["turns"] == mood["turns"]
 
 
 def test_asking_about_a_suggested_product_counts_as_taking_it_up(client, kit):
