@@ -7,6 +7,7 @@ replica of the server reads and writes the same sessions.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,12 @@ def _postgres(url: str) -> BaseCheckpointSaver[Any]:
         open=True,
     )
     saver = PostgresSaver(pool)  # type: ignore[arg-type]
-    # LangGraph's own migrations; they take no lock, so replicas starting together take turns here.
+    # LangGraph's own migrations take no lock, so replicas starting together take turns here. Polled with
+    # a try-lock, not a waiting one: the migrations run CREATE INDEX CONCURRENTLY, which waits for every
+    # open transaction, including a replica's blocked `pg_advisory_lock` call (a deadlock).
     with pool.connection() as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+        while not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_SETUP_LOCK,)).fetchone()["ok"]:  # type: ignore[index]
+            time.sleep(0.2)
         try:
             saver.setup()
         finally:

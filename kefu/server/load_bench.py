@@ -160,10 +160,19 @@ def _free_port() -> int:
 
 
 def start_server(
-    workdir: Path, key: str, *, max_concurrent_turns: int
+    workdir: Path,
+    key: str,
+    *,
+    max_concurrent_turns: int,
+    config: Path | None = None,
+    name: str = "server",
+    wait: bool = True,
 ) -> tuple[subprocess.Popen[bytes], str]:
+    """`kefu serve` on a free loopback port: the demo shop on SQLite under `workdir`, or, with `config`
+    (an assistant config file, e.g. the PostgreSQL/Chroma/Redis stack), that config's engines."""
+    workdir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    server_config = workdir / "server.yaml"
+    server_config = workdir / f"{name}.yaml"
     server_config.write_text(
         "api_keys:\n"
         f"  - {{key: {key}, name: bench, role: app}}\n"
@@ -172,13 +181,14 @@ def start_server(
         f"max_concurrent_turns: {max_concurrent_turns}\n",
         encoding="utf-8",
     )
-    log = (workdir / "server.log").open("wb")
+    log = (workdir / f"{name}.log").open("wb")
+    where = ["--config", str(config)] if config is not None else ["--demo"]
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "kefu.server",
-            "--demo",
+            *where,
             "--data-dir",
             str(workdir / "data"),
             "--server-config",
@@ -194,18 +204,27 @@ def start_server(
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
+    if wait:
+        wait_ready(proc, url, workdir / f"{name}.log")
+    return proc, url
+
+
+def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 180) -> None:
+    """Until `url`/healthz answers 200; the server's log in the error when it exits or never answers."""
+    deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the server exited ({proc.returncode}); see {workdir / 'server.log'}")
+            raise RuntimeError(
+                f"the server exited ({proc.returncode}): {log.read_text(errors='replace')[-3000:]}"
+            )
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
+                return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("the server did not start within 120 s")
+    raise RuntimeError(f"the server did not start within {timeout:.0f} s")
 
 
 async def run_level(url: str, key: str, sessions: int, seconds: float, warmup: float) -> LevelResult:
