@@ -49,15 +49,14 @@ def train_intent_model(
     enc = encoder or shared_encoder()
     oos_train = [t for t, lab in data.pairs() if lab.lower() in OOS_LABELS]
     in_scope = data.without_labels({lab for lab in data.label_set if lab.lower() in OOS_LABELS})
+    # Out-of-scope examples are never a class: they only inform the threshold, so they go to validation.
     if validation is None:
         train, val_in = stratified_split(in_scope, val_fraction, seed=seed)
-        oos_fit, oos_val = oos_train[: len(oos_train) // 2], oos_train[len(oos_train) // 2 :]
+        oos_val = oos_train
     else:
         train = in_scope
-        oos_fit = oos_train
-        oos_val = [t for t, lab in validation.pairs() if lab.lower() in OOS_LABELS]
+        oos_val = oos_train + [t for t, lab in validation.pairs() if lab.lower() in OOS_LABELS]
         val_in = validation.without_labels({lab for lab in validation.label_set if lab.lower() in OOS_LABELS})
-    del oos_fit  # out-of-scope training examples only inform the threshold, never a class
     names = train.label_set
     log(
         f"{len(train)} training and {len(val_in)} validation examples, {len(names)} intents, "
