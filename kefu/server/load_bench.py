@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import os
 import platform
 import secrets
@@ -167,6 +169,7 @@ def start_server(
     config: Path | None = None,
     name: str = "server",
     wait: bool = True,
+    store_url: str | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`kefu serve` on a free loopback port: the demo shop on SQLite under `workdir`, or, with `config`
     (an assistant config file, e.g. the PostgreSQL/Chroma/Redis stack), that config's engines."""
@@ -178,7 +181,8 @@ def start_server(
         f"  - {{key: {key}, name: bench, role: app}}\n"
         "rate_per_minute: {app: 100000000, widget: 60, operator: 600}\n"
         "rate_burst: 100000\n"
-        f"max_concurrent_turns: {max_concurrent_turns}\n",
+        f"max_concurrent_turns: {max_concurrent_turns}\n"
+        + (f"store_url: '{store_url}'\n" if store_url else ""),
         encoding="utf-8",
     )
     log = (workdir / f"{name}.log").open("wb")
@@ -227,12 +231,22 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: floa
     raise RuntimeError(f"the server did not start within {timeout:.0f} s")
 
 
-async def run_level(url: str, key: str, sessions: int, seconds: float, warmup: float) -> LevelResult:
+async def run_level(
+    url: str | list[str], key: str, sessions: int, seconds: float, warmup: float
+) -> LevelResult:
+    """`sessions` customers at once for `seconds` after `warmup`. With several URLs (replicas), each turn
+    goes to the next replica in turn, as a load balancer without sticky sessions would send it."""
     result = LevelResult(sessions, seconds)
+    urls = [url] if isinstance(url, str) else list(url)
     limits = httpx.Limits(max_connections=sessions + 4, max_keepalive_connections=sessions + 4)
-    async with httpx.AsyncClient(
-        base_url=url, headers={"X-API-Key": key}, timeout=120, limits=limits
-    ) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=u, headers={"X-API-Key": key}, timeout=120, limits=limits)
+            )
+            for u in urls
+        ]
+        turn_no = itertools.count()
         start = time.perf_counter()
         measure_from, stop_at = start + warmup, start + warmup + seconds
 
@@ -245,6 +259,7 @@ async def run_level(url: str, key: str, sessions: int, seconds: float, warmup: f
                     if time.perf_counter() >= stop_at:
                         return
                     t0 = time.perf_counter()
+                    client = clients[next(turn_no) % len(clients)]
                     try:
                         r = await client.post(f"/v1/sessions/{sid}/messages", json={"text": text})
                         ok = r.status_code == 200 and r.json()["reply"]["text"]
