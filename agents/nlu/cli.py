@@ -1,0 +1,159 @@
+"""`kefu train intent`, `kefu train sentiment` and `kefu bench nlu-public`, as one argparse program.
+
+python -m kefu.agents.nlu.cli intent --data FILE [--out DIR] [--method frozen|finetune]
+python -m kefu.agents.nlu.cli sentiment [--data DATASETS] [--out DIR]
+python -m kefu.agents.nlu.cli bench [--data DATASETS] [--doc docs/benchmarks_nlu.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+DOC = Path("docs/benchmarks_nlu.md")
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def render_report(report: dict[str, Any], rerun: str) -> str:
+    """The benchmark as Markdown (tables with the targets of issue #6 beside the measured numbers)."""
+    b, c, s, shop, lat = (report[k] for k in ("banking77", "clinc150", "sentiment", "shop", "latency"))
+    lines = [
+        "# NLU benchmarks: intents, out-of-scope, sentiment",
+        "",
+        "Measured by `kefu bench nlu-public` on this repository's CPU machine (2 shared cores). Test splits are the",
+        "official ones (BANKING77 test, CLINC150 test + oos_test) or seeded held-out splits; ensemble weights and the",
+        "abstention threshold are chosen on validation data only (BANKING77: a seeded 10% of train; CLINC150: its",
+        "official val + oos_val). Frozen = the packaged MiniLM's mean-pooled vectors + multinomial logistic",
+        "regression (C=20); TF-IDF = the shop brain's word + character n-gram linear SVM.",
+        "",
+        f"Rerun: `{rerun}` (about {report['seconds'] / 60:.0f} minutes here with warm caches).",
+        "",
+        "## BANKING77 (77 intents, 3,080 test messages)",
+        "",
+        "| training set | model | accuracy | target |",
+        "|---|---|---|---|",
+    ]
+    for split, target in (("full", "≥ 93.7% (BERT-base 93.66%)"), ("10-shot", "≥ 87% (published 85–90%)")):
+        for name, acc in b[split].items():
+            lines.append(f"| {split} | {name} | {_pct(acc)} | {target} |")
+    lines += [
+        "",
+        "## CLINC150 (150 intents; 4,500 in-scope and 1,000 out-of-scope test queries)",
+        "",
+        "In-scope accuracy counts an abstention as wrong. Target: out-of-scope recall ≥ 0.85 at in-scope ≥ 0.95.",
+        "",
+        "| model | in-scope accuracy (no abstention) | threshold (from val) | in-scope accuracy | out-of-scope recall |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in c.items():
+        lines.append(
+            f"| {name} | {_pct(r['in_scope_accuracy_no_abstention'])} | {r['threshold_from_val']:.3f} | "
+            f"{_pct(r['in_scope_accuracy'])} | {r['oos_recall']:.3f} |"
+        )
+    upset = s["kefu_heldout_upset_f1"]
+    lines += [
+        "",
+        "## Sentiment (the shipped head, `agents/nlu/models/`)",
+        "",
+        "| evaluation set | rows | macro-F1 |",
+        "|---|---|---|",
+        f"| UCI labelled sentences, seeded 20% held out (positive vs negative) | {s['uci_test_rows']} | "
+        f"{s['uci_test_macro_f1']:.3f} |",
+        f"| Airline tweets, all, 3 classes (evaluation only: CC BY-NC-SA) | {s['airline_rows']} | "
+        f"{s['airline_macro_f1']:.3f} |",
+        f"| kefu's held-out customer-service messages, 3 classes | {s['kefu_heldout_rows']} | "
+        f"{s['kefu_heldout_macro_f1']:.3f} |",
+        "",
+        "Is the customer upset (negative vs the rest), F1 on kefu's held-out customer-service messages: model "
+        f"{upset['model']:.3f}, the old lexicon {upset['lexicon']:.3f}, model or lexicon "
+        f"{upset['model_or_lexicon']:.3f}.",
+        "",
+        f"## The shop's intents (held-out file, {shop['held_out_rows']} utterances)",
+        "",
+        "| model | accuracy |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {_pct(v)} |" for name, v in shop.items() if name != "held_out_rows"]
+    lines += [
+        "",
+        "## Speed",
+        "",
+        f"One message, intent + sentiment (one MiniLM forward shared by both heads), {lat['messages']} messages, "
+        f"bfloat16 autocast {'on' if lat['bfloat16'] else 'off'}: p50 {lat['p50_ms']:.1f} ms, p95 "
+        f"{lat['p95_ms']:.1f} ms (target p50 < 15 ms). Machine shared with other jobs while measured.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kefu-nlu", description=(__doc__ or "").split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    i = sub.add_parser("intent", help="train an intent model from a labelled CSV/JSON/YAML file")
+    i.add_argument(
+        "--data", type=Path, required=True, help="labelled file: text,label (oos/other = no intent)"
+    )
+    i.add_argument("--out", type=Path, default=Path("intent-model"))
+    i.add_argument("--method", choices=["frozen", "finetune"], default="frozen")
+    i.add_argument("--val-fraction", type=float, default=0.15)
+    i.add_argument("--epochs", type=int, default=6)
+    i.add_argument("--lr", type=float, default=1e-4)
+    i.add_argument("--batch-size", type=int, default=32)
+    i.add_argument("--seed", type=int, default=0)
+    i.add_argument("--device", default=None, help="cuda or cpu (default: CUDA when present)")
+    s = sub.add_parser("sentiment", help="refit the shipped sentiment head")
+    s.add_argument("--data", type=Path, default=None, help="the shared datasets folder")
+    s.add_argument("--out", type=Path, default=None, help="default: the package's agents/nlu/models")
+    b = sub.add_parser("bench", help="public benchmarks → docs/benchmarks_nlu.md")
+    b.add_argument("--data", type=Path, default=None, help="the shared datasets folder")
+    b.add_argument("--doc", type=Path, default=DOC)
+    b.add_argument("--finetuned-full", type=Path, default=None, help="a fine-tuned BANKING77 model dir")
+    b.add_argument("--finetune-10shot", type=Path, default=None, help="fine-tune on 10-shot (or reuse) here")
+    args = parser.parse_args(argv)
+
+    if args.command == "intent":
+        from kefu.agents.nlu.finetune import FineTuneSettings
+        from kefu.agents.nlu.intent_training import train_intent_model
+        from kefu.agents.nlu.labelled_data import read_labelled
+
+        data = read_labelled(args.data)
+        settings = FineTuneSettings(
+            learning_rate=args.lr,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            device=args.device,
+        )
+        model = train_intent_model(
+            data, method=args.method, val_fraction=args.val_fraction, seed=args.seed, settings=settings
+        )
+        print(f"wrote {model.save(args.out)}")
+        print(json.dumps(model.report, indent=1))
+        return 0
+    if args.command == "sentiment":
+        from kefu.agents.nlu.sentiment_training import train_sentiment
+
+        print(json.dumps(train_sentiment(args.data, args.out), indent=1))
+        return 0
+    from kefu.agents.nlu.public_bench import run_public_benchmark
+
+    report = run_public_benchmark(
+        args.data, finetuned_full=args.finetuned_full, finetune_10shot=args.finetune_10shot
+    )
+    rerun = "nice -n 10 .venv/bin/kefu bench nlu-public" + (
+        f" --finetune-10shot {args.finetune_10shot}" if args.finetune_10shot else ""
+    )
+    args.doc.parent.mkdir(parents=True, exist_ok=True)
+    args.doc.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    args.doc.write_text(render_report(report, rerun), encoding="utf-8")
+    print(f"wrote {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
