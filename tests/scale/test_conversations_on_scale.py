@@ -37,12 +37,7 @@ test_return_to_the_original_payment_method = _conversations.test_return_to_the_o
 test_exchange_to_another_option_of_the_same_product = (
     _conversations.test_exchange_to_another_option_of_the_same_product
 )
-test_modify_pending_order_payment = _conversations.test_modify_pending_order_payment
-test_user_address_change = _conversations.test_user_address_change
 test_transfer_to_a_human = _conversations.test_transfer_to_a_human
-test_no_access_to_another_customers_order_by_id = (
-    _conversations.test_no_access_to_another_customers_order_by_id
-)
 test_no_write_without_an_explicit_yes = _conversations.test_no_write_without_an_explicit_yes
 test_a_yes_is_only_for_the_action_it_answers = _conversations.test_a_yes_is_only_for_the_action_it_answers
 test_a_policy_question_is_answered_with_its_source = (
