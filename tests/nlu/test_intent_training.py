@@ -175,3 +175,16 @@ def test_fine_tuning_a_tiny_set_runs_and_round_trips(tmp_path: Path):
     np.testing.assert_allclose(
         FineTunedClassifier.load(tmp_path / "ft").probabilities(probe), model.probabilities(probe), atol=1e-5
     )
+
+
+def test_the_train_intent_command_writes_a_model_directory(labelled_csv: Path, tmp_path: Path, capsys):
+    from kefu.agents.nlu.cli import main
+
+    assert (
+        main(["intent", "--data", str(labelled_csv), "--out", str(tmp_path / "m"), "--val-fraction", "0.25"])
+        == 0
+    )
+    assert "wrote" in capsys.readouterr().out
+    model = IntentModel.load(tmp_path / "m")
+    assert model.method == "frozen" and model.report["val_oos_recall"] is not None
+    assert model.predict("what time do you close on saturday").intent == "opening_hours"
