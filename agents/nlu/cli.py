@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("bench", help="public benchmarks → docs/benchmarks_nlu.md")
     b.add_argument("--data", type=Path, default=None, help="the shared datasets folder")
     b.add_argument("--doc", type=Path, default=DOC)
-    b.add_argument("--finetuned-full", type=Path, default=None, help="a fine-tuned BANKING77 model dir")
+    b.add_argument("--finetune-full", type=Path, default=None, help="fine-tune on BANKING77 (or reuse) here")
     b.add_argument("--finetune-10shot", type=Path, default=None, help="fine-tune on 10-shot (or reuse) here")
     b.add_argument(
         "--latency-only",
@@ -156,12 +156,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report["latency"]))
         return 0
     report = run_public_benchmark(
-        args.data, finetuned_full=args.finetuned_full, finetune_10shot=args.finetune_10shot
+        args.data, finetune_full=args.finetune_full, finetune_10shot=args.finetune_10shot
     )
     rerun = "nice -n 10 .venv/bin/kefu bench nlu-public" + (
         f" --finetune-10shot {args.finetune_10shot}" if args.finetune_10shot else ""
     )
-    rerun += f" --finetuned-full {args.finetuned_full}" if args.finetuned_full else ""
+    rerun += f" --finetune-full {args.finetune_full}" if args.finetune_full else ""
     rerun += "`, then `.venv/bin/kefu bench nlu-public --latency-only"
     report["rerun"] = rerun
     args.doc.parent.mkdir(parents=True, exist_ok=True)
