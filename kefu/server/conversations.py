@@ -68,6 +68,7 @@ class Conversations:
     def __init__(self, bot: Any, store: ConsoleStore, metrics: Metrics, *, max_concurrent_turns: int) -> None:
         self.bot, self.store, self.metrics = bot, store, metrics
         self._turn_slots = anyio.CapacityLimiter(max_concurrent_turns)
+        self._held_slots = anyio.CapacityLimiter(max_concurrent_turns * 2)
         self._io_slots = anyio.CapacityLimiter(max(8, max_concurrent_turns * 2))
         self._locks: dict[str, _SessionLock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -142,7 +143,14 @@ class Conversations:
                         raise
                     if not checked.done():
                         checked.set_result(conv)
-                    return await self._deliver(session_id, text, conv)
+                    async with self._held_slots:  # bounds the connections holding session locks
+                        holder = await self._hold(session_id)
+                        try:
+                            # re-read: another replica may have changed it while this one waited
+                            conv = await self.run(self.store.get, session_id) or conv
+                            return await self._deliver(session_id, text, conv)
+                        finally:
+                            await self.run(self.store.release_session, holder, session_id)
             finally:
                 self._release_slot(session_id, entry)
 
@@ -159,6 +167,15 @@ class Conversations:
 
         task.add_done_callback(done)
         return checked, task
+
+    async def _hold(self, session_id: str) -> Any:
+        """The session's turn across replicas (the store's advisory lock on PostgreSQL): a message sent
+        to another replica at the same moment waits for this one, as it would on one server."""
+        delay = 0.01
+        while (holder := await self.run(self.store.try_hold_session, session_id)) is None:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+        return holder
 
     def open_session(
         self, session_id: str, customer: CustomerClaims | None, channel: str, widget: bool = False

@@ -25,6 +25,7 @@ from sqlalchemy import (
     event,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,8 @@ from kefu.migrations import upgrade
 
 Status = Literal["bot", "queued", "held"]
 ClaimState = Literal["new", "done", "running", "mismatch"]
+_SESSION_LOCKS = 0x6B6566  # advisory lock namespace: one turn of a session at a time, across replicas
+_NO_LOCK = object()
 Author = Literal["customer", "assistant", "operator", "system"]
 
 
@@ -124,7 +127,10 @@ def _engine(url: str) -> Any:
     sqlite = url.startswith("sqlite")
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False} if sqlite else {})
+    if sqlite:
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+    else:  # room for the session locks held through turns (max_concurrent_turns × 2) and the I/O threads
+        engine = create_engine(url, pool_size=16, max_overflow=32, pool_pre_ping=True)
     if sqlite:
 
         @event.listens_for(engine, "connect")
@@ -406,6 +412,40 @@ class ConsoleStore:
             if row.accepted_via is None:
                 row.accepted_via = via
             return True
+
+    # ---- one turn per session across replicas -------------------------------------------------------
+    def try_hold_session(self, session_id: str) -> Any:
+        """On PostgreSQL, take the session's advisory lock without waiting: the connection holding it
+        (release with `release_session`), or None when another replica holds it. Elsewhere (SQLite:
+        one machine, and the server's own per-session lock) a no-op holder."""
+        if self.engine.dialect.name != "postgresql":
+            return _NO_LOCK
+        conn = self.engine.connect()
+        try:
+            got = conn.execute(
+                text("SELECT pg_try_advisory_lock(:ns, hashtext(:sid))"),
+                {"ns": _SESSION_LOCKS, "sid": session_id},
+            ).scalar()
+            conn.commit()
+        except BaseException:
+            conn.close()
+            raise
+        if got:
+            return conn
+        conn.close()
+        return None
+
+    def release_session(self, holder: Any, session_id: str) -> None:
+        if holder is _NO_LOCK:
+            return
+        try:
+            holder.execute(
+                text("SELECT pg_advisory_unlock(:ns, hashtext(:sid))"),
+                {"ns": _SESSION_LOCKS, "sid": session_id},
+            )
+            holder.commit()
+        finally:
+            holder.close()
 
     # ---- idempotency keys --------------------------------------------------------------------------
     def claim_request(

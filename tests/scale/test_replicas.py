@@ -161,3 +161,25 @@ def test_a_recommender_update_made_by_one_is_seen_by_the_other(replicas: Replica
     of_b = [g for name, g in groups.items() if f"-{replicas.pids[1]}-" in name]
     assert len(of_b) == 1, groups
     assert of_b[0]["last-delivered-id"] == last and of_b[0]["pending"] == 0  # read, applied, acknowledged
+
+
+def test_one_sessions_messages_sent_to_both_replicas_at_once_are_both_remembered(replicas: Replicas):
+    """The replicas take turns on a session (an advisory lock in PostgreSQL), as one server does: neither
+    turn overwrites the other's in the assistant's memory."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kefu.agents import open_checkpointer
+
+    texts = {"a": "hi, where is my order #W7678072?", "b": "how long does a refund take?"}
+    with ThreadPoolExecutor(2) as pool:
+        done = [pool.submit(replicas.say, name, "r-5", said) for name, said in texts.items()]
+        outcomes = [f.result() for f in done]
+    assert all(o["reply"]["text"] for o in outcomes)
+    saver = open_checkpointer(replicas.database)
+    try:
+        state = saver.get_tuple({"configurable": {"thread_id": "r-5"}})
+        assert state is not None
+        said = [m.content for m in state.checkpoint["channel_values"]["messages"] if m.type == "human"]
+    finally:
+        saver.conn.close()  # type: ignore[attr-defined]
+    assert sorted(said) == sorted(texts.values())
