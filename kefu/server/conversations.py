@@ -147,7 +147,8 @@ class Conversations:
                         holder = await self._hold(session_id)
                         try:
                             # re-read: another replica may have changed it while this one waited
-                            conv = await self.run(self.store.get, session_id) or conv
+                            latest: dict[str, Any] | None = await self.run(self.store.get, session_id)
+                            conv = latest or conv
                             return await self._deliver(session_id, text, conv)
                         finally:
                             await self.run(self.store.release_session, holder, session_id)
