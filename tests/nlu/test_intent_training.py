@@ -188,3 +188,22 @@ def test_the_train_intent_command_writes_a_model_directory(labelled_csv: Path, t
     model = IntentModel.load(tmp_path / "m")
     assert model.method == "frozen" and model.report["val_oos_recall"] is not None
     assert model.predict("what time do you close on saturday").intent == "opening_hours"
+
+
+@pytest.mark.slow
+def test_the_finetune_method_ensembles_and_round_trips(labelled_csv: Path, tmp_path: Path):
+    settings = FineTuneSettings(epochs=1, batch_size=8, max_length=16, progress=False)
+    model = train_intent_model(
+        read_labelled(labelled_csv),
+        method="finetune",
+        val_fraction=0.25,
+        settings=settings,
+        log=lambda _: None,
+    )
+    assert model.method == "finetune" and model.report["best_epoch"] == 1
+    assert model.finetuned_weight == model.report["finetuned_weight"]
+    messages = ["has my parcel been sent out?", "explain the theory of relativity in simple terms"]
+    again = IntentModel.load(model.save(tmp_path / "ft"))
+    assert (tmp_path / "ft" / "finetuned" / "body" / "model.safetensors").is_file()
+    np.testing.assert_allclose(again.probabilities(messages), model.probabilities(messages), atol=1e-5)
+    assert again.predict(messages[0]).intent == "track_parcel"
