@@ -13,7 +13,7 @@ Models and the encoder are loaded on first use and shared by every layer in the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kefu.safety.audit import AuditSink, emit, logging_sink
@@ -120,11 +120,17 @@ class SafetyLayer:
         emit(self.audit, "input", verdicts)
         return InputResult(text, verdicts, action, message, deescalate)
 
-    def check_tool_output(self, tool_name: str, text: str) -> ToolOutputResult:
-        """Neutralise instructions embedded in a tool's output or a document before the brain reads it."""
+    def check_tool_output(self, tool_name: str, text: str, *, known: Iterable[str] = ()) -> ToolOutputResult:
+        """Neutralise instructions embedded in a tool's output or a document before the brain reads it.
+
+        `known`: strings that are data by construction (the call's own arguments, the values its schema
+        enumerates; see `validators.tool_checks.known_values`), passed through unscored.
+        """
         if not self.config.enabled or not self.config.injection.enabled or not text or not text.strip():
             return ToolOutputResult(text, ())
-        ctx = self._context((text,), tool_name=tool_name)
+        ctx = self._context(
+            (text,), tool_name=tool_name, known=frozenset(" ".join(k.split()).casefold() for k in known)
+        )
         fixed, verdicts = self._run("tool", text, ctx)
         action = strongest(verdicts)
         if action in ("refuse", "escalate"):
@@ -168,8 +174,10 @@ class SafetyLayer:
     async def acheck_input(self, text: str) -> InputResult:
         return await asyncio.to_thread(self.check_input, text)
 
-    async def acheck_tool_output(self, tool_name: str, text: str) -> ToolOutputResult:
-        return await asyncio.to_thread(self.check_tool_output, tool_name, text)
+    async def acheck_tool_output(
+        self, tool_name: str, text: str, *, known: Iterable[str] = ()
+    ) -> ToolOutputResult:
+        return await asyncio.to_thread(self.check_tool_output, tool_name, text, known=known)
 
     async def acheck_reply(
         self,

@@ -18,6 +18,7 @@ from langchain_core.messages import ToolMessage
 from langgraph.types import Command
 
 from kefu.safety.layer import SafetyLayer
+from kefu.safety.validators.tool_checks import known_values
 
 SAFETY_KEY = "kefu_safety"
 log = logging.getLogger("kefu.safety")
@@ -30,9 +31,9 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         super().__init__()
         self.layer = layer or SafetyLayer()
 
-    def _sanitise_message(self, message: ToolMessage) -> ToolMessage:
+    def _sanitise_message(self, message: ToolMessage, known: frozenset[str] = frozenset()) -> ToolMessage:
         try:
-            return self._checked(message)
+            return self._checked(message, known)
         except Exception:  # fail closed: the brain reads a marker instead of text nobody checked
             log.exception("safety check of %s output failed", message.name)
             withheld = (
@@ -42,19 +43,19 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
             kwargs = {**message.additional_kwargs, SAFETY_KEY: [{**verdict, "detail": "check failed"}]}
             return message.model_copy(update={"content": withheld, "additional_kwargs": kwargs})
 
-    def _checked(self, message: ToolMessage) -> ToolMessage:
+    def _checked(self, message: ToolMessage, known: frozenset[str]) -> ToolMessage:
         name = message.name or "tool"
         content = message.content
         verdicts: list[dict[str, Any]] = []
         if isinstance(content, str):
-            result = self.layer.check_tool_output(name, content)
+            result = self.layer.check_tool_output(name, content, known=known)
             new_content: Any = result.text
             verdicts = result.safety
         else:  # a list of content blocks: check the text ones
             new_content = []
             for block in content:
                 if isinstance(block, str):
-                    result = self.layer.check_tool_output(name, block)
+                    result = self.layer.check_tool_output(name, block, known=known)
                     new_content.append(result.text)
                     verdicts += result.safety
                 elif (
@@ -62,7 +63,7 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
                     and block.get("type") == "text"
                     and isinstance(block.get("text"), str)
                 ):
-                    result = self.layer.check_tool_output(name, block["text"])
+                    result = self.layer.check_tool_output(name, block["text"], known=known)
                     new_content.append({**block, "text": result.text})
                     verdicts += result.safety
                 else:
@@ -72,13 +73,17 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         kwargs = {**message.additional_kwargs, SAFETY_KEY: verdicts}
         return message.model_copy(update={"content": new_content, "additional_kwargs": kwargs})
 
-    def sanitise(self, result: ToolMessage | Command[Any]) -> ToolMessage | Command[Any]:
-        """The tool result with its ToolMessages checked (a Command's update messages included)."""
+    def sanitise(
+        self, result: ToolMessage | Command[Any], known: frozenset[str] = frozenset()
+    ) -> ToolMessage | Command[Any]:
+        """The tool result with its ToolMessages checked (a Command's update messages included).
+
+        `known`: strings that are data by construction (see `known_for`)."""
         if isinstance(result, ToolMessage):
-            return self._sanitise_message(result)
+            return self._sanitise_message(result, known)
         if isinstance(result, Command) and isinstance(result.update, dict) and "messages" in result.update:
             messages = [
-                self._sanitise_message(m) if isinstance(m, ToolMessage) else m
+                self._sanitise_message(m, known) if isinstance(m, ToolMessage) else m
                 for m in result.update["messages"]
             ]
             return Command(
@@ -89,10 +94,24 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
             )
         return result
 
+    @staticmethod
+    def known_for(request: ToolCallRequest) -> frozenset[str]:
+        """The call's own argument values and its tool's enumerated values: echoed back, they are data."""
+        if request is None:
+            return frozenset()
+        schema = None
+        tool = getattr(request, "tool", None)
+        if tool is not None:
+            try:
+                schema = tool.tool_call_schema.model_json_schema()
+            except Exception:  # a tool without a pydantic schema: its arguments still count
+                schema = None
+        return known_values((getattr(request, "tool_call", None) or {}).get("args", {}), schema)
+
     def wrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]]
     ) -> ToolMessage | Command[Any]:
-        return self.sanitise(handler(request))
+        return self.sanitise(handler(request), self.known_for(request))
 
     async def awrap_tool_call(
         self,
@@ -100,4 +119,4 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
     ) -> ToolMessage | Command[Any]:
         result = await handler(request)
-        return await asyncio.to_thread(self.sanitise, result)
+        return await asyncio.to_thread(self.sanitise, result, self.known_for(request))

@@ -38,6 +38,7 @@ def test_cancel_with_reason_and_confirmation(bot: Assistant, store: OrderStore):
     assert store.order_details("#W4184032", customer_id=None)["status"] == "pending"  # not yet
     done = bot.respond("yes", session_id="s1")
     assert [w.name for w in done.writes] == ["cancel_pending_order"]
+    assert not [v for v in done.safety if v["tripped"]]  # the echoed reason is the shop's own words
     order = store.order_details("#W4184032", customer_id=None)
     assert order["status"] == "cancelled" and order["cancel_reason"] == "no longer needed"
 

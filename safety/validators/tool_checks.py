@@ -63,12 +63,54 @@ def score_segments(ctx: CheckContext, pieces: list[str]) -> list[tuple[bool, flo
     return out
 
 
+def _key(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+def known_values(args: Any, schema: Any = None) -> frozenset[str]:
+    """Strings that are data by construction: what the agent itself passed to the tool, and the values
+    the tool's input schema enumerates (a cancel reason such as "no longer needed" echoed back in the
+    result is the shop's own vocabulary, not text a third party slipped in). The customer's words among
+    the arguments were already read by the input check."""
+    found: set[str] = set()
+
+    def walk(node: Any, schema_node: bool) -> None:
+        if isinstance(node, str):
+            if not schema_node:
+                found.add(_key(node))
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, schema_node)
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                if schema_node and k == "enum" and isinstance(v, list):
+                    found.update(_key(x) for x in v if isinstance(x, str))
+                elif schema_node and k == "const" and isinstance(v, str):
+                    found.add(_key(v))
+                else:
+                    walk(v, schema_node)
+
+    walk(args, False)
+    if schema is not None:
+        walk(schema, True)
+    return frozenset(x for x in found if x)
+
+
 def neutralise(text: str, ctx: CheckContext, source: str) -> tuple[str, list[Flag]]:
     """The text with every flagged sentence neutralised, and the flags."""
     flags: list[Flag] = []
     quote = ctx.config.neutralise == "quote"
 
-    pieces = list(dict.fromkeys(s.text for v in strings(text) for s in sentences(v) if is_prose(s.text)))
+    known = ctx.extra.get("known") or frozenset()
+    pieces = list(
+        dict.fromkeys(
+            s.text
+            for v in strings(text)
+            if _key(v) not in known
+            for s in sentences(v)
+            if is_prose(s.text) and _key(s.text) not in known
+        )
+    )
     scored = dict(zip(pieces, score_segments(ctx, pieces), strict=True))  # one encoder batch for all
 
     def clean(value: str) -> str:
