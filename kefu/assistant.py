@@ -440,6 +440,14 @@ class Assistant:
                 out.append({"role": "tool", "name": m.name or "", "content": _text(m)})
         return out
 
+    def warm_up(self) -> None:
+        """Load now what the first turn would load lazily (the MiniLM encoder, the sentiment and safety
+        heads), so the first customer does not wait seconds for it. Servers call this before they report
+        ready; the SDK works without it."""
+        read_sentiment("hello, where is my order?")
+        if self.safety is not None:
+            self.safety.warm_up()
+
     def close(self) -> None:
         if self.knowledge is not None:
             self.knowledge.close()

@@ -77,13 +77,64 @@ def shop_init(
 
     cfg = _config(config, data_dir)
     built = ensure_demo_shop(cfg, reset=not keep)
-    where = cfg.shop_url
+    where = _safe_url(cfg.shop_url)
     console.print(f"[green]demo shop {'built' if built else 'kept'}[/] at {where}")
     if cfg.knowledge.enabled:
         from kefu.tools.knowledge import KnowledgeBase
 
         with KnowledgeBase.demo(cfg.knowledge_location) as kb:
             console.print(f"[green]knowledge base ready[/] at {cfg.knowledge_location} ({len(kb)} passages)")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+db_app = typer.Typer(help="The databases' schema (migrations shipped in the package).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    server_config: Annotated[
+        Path | None, typer.Option("--server-config", help="Server settings (for `store_url`).")
+    ] = None,
+) -> None:
+    """Create or upgrade every kefu table in place: the shop's database, the sessions, the console store.
+
+    Safe to run on every deploy and from several replicas at once; `kefu serve` also does it at start."""
+    from sqlalchemy import create_engine
+
+    from kefu.agents import open_checkpointer
+    from kefu.migrations import current, upgrade
+
+    cfg = _config(config, data_dir)
+    targets = [("shop", cfg.shop_url)]
+    try:
+        from kefu.server.settings import ServerSettings
+        from kefu.server.store import default_store_url
+
+        targets.append(("console", ServerSettings.load(server_config).store_url or default_store_url(cfg)))
+    except ImportError:  # no server extra: no console store to upgrade
+        pass
+    for part, url in targets:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        try:
+            upgrade(engine, part)  # type: ignore[arg-type]
+            console.print(f"[green]{part}[/] at {', '.join(sorted(current(engine)))}: {_safe_url(url)}")
+        finally:
+            engine.dispose()
+    saver = open_checkpointer(cfg.sessions_url)  # LangGraph's own tables
+    conn = getattr(saver, "conn", None)
+    if conn is not None:
+        conn.close()
+    console.print(f"[green]sessions[/] ready: {_safe_url(cfg.sessions_url)}")
 
 
 @app.command()
@@ -222,6 +273,14 @@ def bench_service(ctx: typer.Context) -> None:
     raise typer.Exit(service_main(ctx.args))
 
 
+@bench_app.command("deploy", context_settings=_PASS)
+def bench_deploy(ctx: typer.Context) -> None:
+    """Embedded stack vs PostgreSQL + Chroma server + Redis, 1 and 2 replicas at 32 sessions (`--help`)."""
+    from kefu.server.deploy_bench import main as deploy_main
+
+    raise typer.Exit(deploy_main(ctx.args))
+
+
 def _recsys_cli(command: str, args: list[str]) -> None:
     from kefu.recsys.cli import main as recsys_main
 
@@ -286,6 +345,30 @@ def train_generator(ctx: typer.Context) -> None:
     from kefu.agents.generation.cli import main as generation_main
 
     raise typer.Exit(generation_main(["train", *ctx.args]))
+
+
+@train_app.command("intent", context_settings=_PASS)
+def train_intent(ctx: typer.Context) -> None:
+    """Intent model from a labelled CSV/JSON file: --data FILE [--out DIR] [--method frozen|finetune]."""
+    from kefu.agents.nlu.cli import main as nlu_main
+
+    raise typer.Exit(nlu_main(["intent", *ctx.args]))
+
+
+@train_app.command("sentiment", context_settings=_PASS)
+def train_sentiment(ctx: typer.Context) -> None:
+    """Refit the shipped sentiment head (UCI sentences + kefu's messages; options: --help)."""
+    from kefu.agents.nlu.cli import main as nlu_main
+
+    raise typer.Exit(nlu_main(["sentiment", *ctx.args]))
+
+
+@bench_app.command("nlu-public", context_settings=_PASS)
+def bench_nlu_public(ctx: typer.Context) -> None:
+    """BANKING77, CLINC150, sentiment and latency → docs/benchmarks_nlu.md (options: --help)."""
+    from kefu.agents.nlu.cli import main as nlu_main
+
+    raise typer.Exit(nlu_main(["bench", *ctx.args]))
 
 
 @bench_app.command("generation", context_settings=_PASS)

@@ -95,6 +95,8 @@ def create_app(
                 return Assistant(config)
 
             owned = await anyio.to_thread.run_sync(build)
+            if hasattr(owned, "warm_up"):  # models load before /healthz says ready, not in a first turn
+                await anyio.to_thread.run_sync(owned.warm_up)
             start(owned)
             log.info("assistant ready")
         try:
