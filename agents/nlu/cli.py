@@ -88,7 +88,12 @@ def render_report(report: dict[str, Any], rerun: str) -> str:
         f"One message, intent + sentiment (one MiniLM forward shared by both heads), {lat['messages']} messages, "
         f"bfloat16 autocast {'on' if lat['bfloat16'] else 'off'}: p50 {lat['p50_ms']:.1f} ms, p95 "
         f"{lat['p95_ms']:.1f} ms (target p50 < 15 ms). Measured by `--latency-only` at normal priority (under "
-        "`nice` beside other jobs the same loop reads 10–30 times slower); the machine was shared meanwhile.",
+        "`nice` beside other jobs the same loop reads 10–30 times slower)"
+        + (
+            f"; 1-minute load average {lat['load_average'][0]:.1f} before, {lat['load_average'][1]:.1f} after."
+            if "load_average" in lat
+            else "; the machine was shared meanwhile."
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -287,6 +288,7 @@ def bench_latency(n: int = 200) -> dict[str, Any]:
     enc = shared_encoder()
     enc.encode(["warm up"])
     texts = (held.texts * (n // len(held) + 1))[:n]
+    load_before = os.getloadavg()[0]
     times = []
     for t in texts:
         start = time.perf_counter()
@@ -299,6 +301,7 @@ def bench_latency(n: int = 200) -> dict[str, Any]:
         "p95_ms": float(np.percentile(times, 95)),
         "messages": n,
         "bfloat16": bool(getattr(enc, "bfloat16", False)),
+        "load_average": [load_before, os.getloadavg()[0]],
     }
 
 
