@@ -171,7 +171,8 @@ def markdown(results: list[VariantResult], *, new_tokens: int = 64) -> str:
     fp32 = results[0]
     lines = [
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-        f"{torch.__version__}, {torch.get_num_threads()} threads; shared with other workers while measuring. "
+        f"{torch.__version__}, {torch.get_num_threads()} threads; 1-minute load average {os.getloadavg()[0]:.1f} when the run "
+        "ended (other work on the machine shows up here as lower numbers). "
         f"Greedy decoding of {new_tokens} new tokens per request (forced length), KV cache on; "
         "SmolLM2-135M with the shipped adapter merged.",
         "",
