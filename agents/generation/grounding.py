@@ -53,11 +53,15 @@ class GroundingResult:
     """Spans that the plan does not contain: invented facts."""
     missing: list[str] = field(default_factory=list)
     """Required facts (when asked for) that the reply leaves out."""
+    mislabelled: list[Span] = field(default_factory=list)
+    """Ids and numbers the reply calls something the plan never calls them (a tracking number given
+    as "your account number"): the value is real, the statement about it is not."""
 
     @property
     def ok(self) -> bool:
-        """True when every fact-like span is in the plan and no required fact is missing."""
-        return not self.unsupported and not self.missing
+        """True when every fact-like span is in the plan, labelled as the plan labels it, and no
+        required fact is missing."""
+        return not self.unsupported and not self.missing and not self.mislabelled
 
 
 def normalise(text: str) -> str:
@@ -124,7 +128,56 @@ def check(
     unsupported = [s for s in spans if not _contains(haystack, normalise(s.text))]
     said = normalise(reply)
     missing = [f for f in required or [] if not _contains(said, normalise(f))]
-    return GroundingResult(spans=spans, unsupported=unsupported, missing=missing)
+    supported = [s for s in spans if s not in unsupported]
+    return GroundingResult(
+        spans=spans,
+        unsupported=unsupported,
+        missing=missing,
+        mislabelled=mislabelled(reply, plan_text, supported),
+    )
+
+
+# What a reply may call an id or a long number; each label lists the words that count as the same
+# label in the plan (tool results use field names such as "tracking_id" or "payment_method_id").
+_LABELS: dict[str, tuple[str, ...]] = {
+    "tracking": ("tracking",),
+    "account": ("account", "user"),
+    "order": ("order",),
+    "item": ("item",),
+    "product": ("product",),
+    "card": ("card", "payment"),
+    "phone": ("phone",),
+    "zip": ("zip", "postal"),
+    "confirmation": ("confirmation",),
+    "reference": ("reference",),
+}
+_LABEL_WORD = re.compile(r"\b(" + "|".join(_LABELS) + r")s?\b", re.IGNORECASE)
+_LABEL_WINDOW = 24
+_PLAN_WINDOW = 60
+
+
+def mislabelled(reply: str, plan_text: str, spans: Iterable[Span]) -> list[Span]:
+    """Ids and long numbers whose label in the reply ("account number: 5171...") is not one the plan
+    puts before the same value anywhere. Unlabelled values, and amounts, dates and names, pass."""
+    out: list[Span] = []
+    plan = plan_text.lower().replace("_", " ")
+    for span in spans:
+        if span.kind not in ("number", "order_id"):
+            continue
+        at = reply.find(span.text)
+        if at < 0:
+            continue
+        labels = _LABEL_WORD.findall(reply[max(0, at - _LABEL_WINDOW) : at])
+        if not labels:
+            continue
+        words = _LABELS[labels[-1].lower()]
+        value = span.text.lower().lstrip("#")
+        contexts = [
+            plan[max(0, m.start() - _PLAN_WINDOW) : m.start()] for m in re.finditer(re.escape(value), plan)
+        ]
+        if contexts and not any(w in c for c in contexts for w in words):
+            out.append(span)
+    return out
 
 
 def required_facts(draft: str, *, vocabulary: tuple[Iterable[str], Iterable[str]] | None = None) -> list[str]:

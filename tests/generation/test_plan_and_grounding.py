@@ -100,3 +100,16 @@ def test_amounts_match_across_formats() -> None:
 
 def test_a_number_inside_a_longer_one_is_not_support() -> None:
     assert not check("You get $5.00 back.", "payment=$54.04; order=#W5123456").ok
+
+
+def test_a_real_number_given_the_wrong_name_is_caught() -> None:
+    """Seen from the fine-tuned writer: the tracking number presented as "your account number"."""
+    order, plan = _plan()
+    tracking = order["fulfillments"][0]["tracking_id"][0]
+    wrong = check(f"Order {order['order_id']} is delivered. Your account number: {tracking}.", plan.to_text())
+    assert not wrong.ok and [s.text for s in wrong.mislabelled] == [tracking] and not wrong.unsupported
+    for fine in (
+        f"Order {order['order_id']} is delivered. Tracking number: {tracking}.",
+        f"Order {order['order_id']} is delivered; you can follow it with {tracking}.",  # no label: nothing claimed
+    ):
+        assert check(fine, plan.to_text()).ok, fine
