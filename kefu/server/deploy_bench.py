@@ -20,8 +20,6 @@ import asyncio
 import os
 import platform
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +29,8 @@ from typing import Any
 
 import yaml
 
-from kefu.server.load_bench import LevelResult, run_level, start_server, wait_ready, write_section
+from kefu.server.load_bench import LevelResult, run_level, write_section
+from kefu.server.load_bench import replicas as running_replicas
 
 COMMAND = "nice -n 10 .venv/bin/kefu bench deploy --out docs/benchmarks_deploy.md"
 
@@ -98,35 +97,19 @@ def run_stack(
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path = run_dir / "kefu.yaml"
     config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        started = [
-            start_server(
-                run_dir / f"r{i}",
-                key,
-                max_concurrent_turns=max_concurrent_turns,
-                config=config_path,
-                name=f"r{i}",
-                wait=False,
-                store_url=store_url,
-            )
-            for i in range(replicas)
-        ]
-        procs = [p for p, _ in started]
-        for i, (proc, url) in enumerate(started):
-            wait_ready(proc, url, run_dir / f"r{i}" / f"r{i}.log")
+    names = [f"r{i}" for i in range(replicas)]
+    with running_replicas(
+        run_dir,
+        key,
+        names,
+        max_concurrent_turns=max_concurrent_turns,
+        config=config_path,
+        store_url=store_url,
+    ) as started:
         urls = [u for _, u in started]
         asyncio.run(run_level(urls, key, 4, 3.0, 1.0))  # every replica loads its models
         result = asyncio.run(run_level(urls, key, sessions, seconds, warmup))
-        rss = [_rss(p.pid) for p in procs]
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        rss = [_rss(p.pid) for p, _ in started]
     print(
         f"{stack:>9} x{replicas}: {result.turns / result.seconds:6.1f} turns/s  p50 {result.pct(50):6.0f} ms  "
         f"p95 {result.pct(95):6.0f} ms  errors {len(result.errors)}",

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -211,6 +212,46 @@ def start_server(
     if wait:
         wait_ready(proc, url, workdir / f"{name}.log")
     return proc, url
+
+
+@contextlib.contextmanager
+def replicas(
+    workdir: Path,
+    key: str,
+    names: Sequence[str],
+    *,
+    max_concurrent_turns: int,
+    config: Path | None = None,
+    store_url: str | None = None,
+    stop_timeout: float = 60,
+) -> Iterator[list[tuple[subprocess.Popen[bytes], str]]]:
+    """Several `kefu serve` processes started together (they load and migrate in parallel), each ready
+    before the block runs; SIGTERM to all afterwards, so in-flight turns finish, then kill stragglers."""
+    started: list[tuple[subprocess.Popen[bytes], str]] = []
+    try:
+        for name in names:
+            started.append(
+                start_server(
+                    workdir / name,
+                    key,
+                    max_concurrent_turns=max_concurrent_turns,
+                    config=config,
+                    name=name,
+                    wait=False,
+                    store_url=store_url,
+                )
+            )
+        for (proc, url), name in zip(started, names, strict=True):
+            wait_ready(proc, url, workdir / name / f"{name}.log")
+        yield started
+    finally:
+        for proc, _ in started:
+            proc.send_signal(signal.SIGTERM)
+        for proc, _ in started:
+            try:
+                proc.wait(stop_timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 180) -> None:

@@ -4,8 +4,6 @@ balancer: whichever replica gets the next message, the customer sees one assista
 from __future__ import annotations
 
 import secrets
-import signal
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from kefu.server.load_bench import start_server, wait_ready
+from kefu.server.load_bench import replicas as replicas_of_kefu
 from kefu.server.local_engines import Engine, EngineMissing, create_database, start_redis
 
 NOAH_EMAIL = "noah.brown7922@example.com"
@@ -65,29 +63,19 @@ def replicas(
         )
     )
     key = f"replica-key-{secrets.token_hex(8)}"
-    procs: list[subprocess.Popen[bytes]] = []
     try:
-        started = [
-            start_server(workdir / name, key, max_concurrent_turns=4, config=config, name=name, wait=False)
-            for name in ("a", "b")
-        ]
-        procs = [p for p, _ in started]
-        for (proc, url), name in zip(started, ("a", "b"), strict=True):
-            wait_ready(proc, url, workdir / name / f"{name}.log")
-        (_, url_a), (_, url_b) = started
         with (
+            replicas_of_kefu(
+                workdir, key, ("a", "b"), max_concurrent_turns=4, config=config, stop_timeout=30
+            ) as (
+                (proc_a, url_a),
+                (proc_b, url_b),
+            ),
             httpx.Client(base_url=url_a, headers={"X-API-Key": key}, timeout=120) as a,
             httpx.Client(base_url=url_b, headers={"X-API-Key": key}, timeout=120) as b,
         ):
-            yield Replicas(a, b, (procs[0].pid, procs[1].pid), database, redis.url)
+            yield Replicas(a, b, (proc_a.pid, proc_b.pid), database, redis.url)
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         redis.stop()
 
 
