@@ -10,6 +10,7 @@ validation probabilities (`oos.choose_threshold`). The validation numbers go int
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,8 @@ __all__ = ["train_intent_model"]
 ENSEMBLE_WEIGHTS = (0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 1.0)
 
 
-def _accuracy(probs: np.ndarray, labels: list[str], names: list[str]) -> float:
+def accuracy(probs: np.ndarray, labels: Sequence[str], names: Sequence[str]) -> float:
+    """Share of rows whose most probable class (columns named by `names`) is the gold label."""
     if not labels:
         return float("nan")
     return float(np.mean(np.asarray(names)[probs.argmax(axis=1)] == np.asarray(labels)))
@@ -72,7 +74,7 @@ def train_intent_model(
         "train_examples": len(train),
         "val_examples": len(val_in),
         "seed": seed,
-        "frozen_val_accuracy": round(_accuracy(frozen_val, val_in.labels, names), 4),
+        "frozen_val_accuracy": round(accuracy(frozen_val, val_in.labels, names), 4),
     }
     log(f"frozen head: validation accuracy {report['frozen_val_accuracy']:.4f}")
     model = IntentModel(head, encoder=enc)
@@ -90,7 +92,7 @@ def train_intent_model(
         )
         tuned_val = tuned.probabilities(val_in.texts)
         scores = {
-            w: _accuracy(w * tuned_val + (1 - w) * frozen_val, val_in.labels, names) for w in ENSEMBLE_WEIGHTS
+            w: accuracy(w * tuned_val + (1 - w) * frozen_val, val_in.labels, names) for w in ENSEMBLE_WEIGHTS
         }
         weight = max(scores, key=lambda w: (scores[w], w))
         model = IntentModel(head, finetuned=tuned, finetuned_weight=weight, encoder=enc)

@@ -24,6 +24,7 @@ import numpy as np
 
 from kefu.agents.nlu.finetune import FineTunedClassifier, FineTuneSettings, fine_tune
 from kefu.agents.nlu.frozen_head import fit_linear_head
+from kefu.agents.nlu.intent_training import accuracy
 from kefu.agents.nlu.labelled_data import LabelledTexts, per_label_sample, stratified_split
 from kefu.agents.nlu.oos import choose_threshold
 from kefu.encoder import shared_encoder
@@ -86,12 +87,8 @@ def tfidf_probabilities(train: LabelledTexts, texts: Sequence[str], names: Seque
     return probs[:, order]
 
 
-def _acc(probs: np.ndarray, gold: Sequence[str], names: Sequence[str]) -> float:
-    return float(np.mean(np.asarray(names)[probs.argmax(axis=1)] == np.asarray(gold)))
-
-
 def _best_weight(a: np.ndarray, b: np.ndarray, gold: Sequence[str], names: Sequence[str]) -> float:
-    scores = {w: _acc(w * a + (1 - w) * b, gold, names) for w in WEIGHTS}
+    scores = {w: accuracy(w * a + (1 - w) * b, gold, names) for w in WEIGHTS}
     return max(scores, key=lambda w: (scores[w], -abs(w - 0.5)))
 
 
@@ -113,9 +110,9 @@ def bench_banking77(
     w = _best_weight(frozen_va, svm_va, val.labels, names)
     out: dict[str, Any] = {
         "full": {
-            "frozen MiniLM + logistic regression": _acc(frozen_te, test.labels, names),
-            "TF-IDF SVM (words + chars)": _acc(svm_te, test.labels, names),
-            f"ensemble frozen {w:g} + TF-IDF {1 - w:g}": _acc(
+            "frozen MiniLM + logistic regression": accuracy(frozen_te, test.labels, names),
+            "TF-IDF SVM (words + chars)": accuracy(svm_te, test.labels, names),
+            f"ensemble frozen {w:g} + TF-IDF {1 - w:g}": accuracy(
                 w * frozen_te + (1 - w) * svm_te, test.labels, names
             ),
         }
@@ -138,8 +135,8 @@ def bench_banking77(
         mix_va = w * frozen_va + (1 - w) * svm_va
         mix_te = w * frozen_te + (1 - w) * svm_te
         v = _best_weight(ft_va, mix_va, val.labels, names)
-        out["full"]["fine-tuned MiniLM"] = _acc(ft_te, test.labels, names)
-        out["full"][f"ensemble fine-tuned {v:g} + previous {1 - v:g}"] = _acc(
+        out["full"]["fine-tuned MiniLM"] = accuracy(ft_te, test.labels, names)
+        out["full"][f"ensemble fine-tuned {v:g} + previous {1 - v:g}"] = accuracy(
             v * ft_te + (1 - v) * mix_te, test.labels, names
         )
     # 10 examples per intent: no validation data in a true few-shot setting, so equal weights.
@@ -148,9 +145,9 @@ def bench_banking77(
     frozen10 = head10.probabilities(x_te)
     svm10 = tfidf_probabilities(shot, test.texts, names)
     out["10-shot"] = {
-        "frozen MiniLM + logistic regression": _acc(frozen10, test.labels, names),
-        "TF-IDF SVM (words + chars)": _acc(svm10, test.labels, names),
-        "ensemble frozen 0.5 + TF-IDF 0.5": _acc(0.5 * frozen10 + 0.5 * svm10, test.labels, names),
+        "frozen MiniLM + logistic regression": accuracy(frozen10, test.labels, names),
+        "TF-IDF SVM (words + chars)": accuracy(svm10, test.labels, names),
+        "ensemble frozen 0.5 + TF-IDF 0.5": accuracy(0.5 * frozen10 + 0.5 * svm10, test.labels, names),
     }
     if finetune_10shot is not None:
         if not (finetune_10shot / "finetuned.json").exists():
@@ -165,11 +162,13 @@ def bench_banking77(
             )
             tuned10.save(finetune_10shot)
         ft10 = FineTunedClassifier.load(finetune_10shot).probabilities(test.texts)
-        out["10-shot"]["fine-tuned MiniLM (8 epochs, no validation data)"] = _acc(ft10, test.labels, names)
-        out["10-shot"]["ensemble fine-tuned 0.5 + frozen 0.5"] = _acc(
+        out["10-shot"]["fine-tuned MiniLM (8 epochs, no validation data)"] = accuracy(
+            ft10, test.labels, names
+        )
+        out["10-shot"]["ensemble fine-tuned 0.5 + frozen 0.5"] = accuracy(
             0.5 * ft10 + 0.5 * frozen10, test.labels, names
         )
-        out["10-shot"]["ensemble fine-tuned, frozen, TF-IDF (1/3 each)"] = _acc(
+        out["10-shot"]["ensemble fine-tuned, frozen, TF-IDF (1/3 each)"] = accuracy(
             (ft10 + frozen10 + svm10) / 3, test.labels, names
         )
     return out
@@ -264,12 +263,12 @@ def bench_shop(log: Any) -> dict[str, Any]:
     svm = tfidf_probabilities(train, held.texts, names)
     log("shop: done")
     return {
-        "TF-IDF SVM (words + chars), the brain's classifier": _acc(svm, held.labels, names),
-        "frozen MiniLM + logistic regression": _acc(frozen, held.labels, names),
-        f"ensemble frozen {w:g} + TF-IDF {1 - w:g} (weight from a 15% validation split)": _acc(
+        "TF-IDF SVM (words + chars), the brain's classifier": accuracy(svm, held.labels, names),
+        "frozen MiniLM + logistic regression": accuracy(frozen, held.labels, names),
+        f"ensemble frozen {w:g} + TF-IDF {1 - w:g} (weight from a 15% validation split)": accuracy(
             w * frozen + (1 - w) * svm, held.labels, names
         ),
-        "ensemble frozen 0.5 + TF-IDF 0.5 (equal weights; row added after seeing the ones above)": _acc(
+        "ensemble frozen 0.5 + TF-IDF 0.5 (equal weights; row added after seeing the ones above)": accuracy(
             0.5 * frozen + 0.5 * svm, held.labels, names
         ),
         "held_out_rows": len(held),
