@@ -64,6 +64,9 @@ class CheckContext:
     """The text as read by the checks: the cleaned text first, then hidden readings (decoded, de-leeted)."""
     models: Models
     config: SafetyConfig
+    parts: tuple[str, ...] = ()
+    """Pieces of the cleaned text the classifier heads also score on their own (see
+    `segments.request_parts`); rules read only `readings`."""
     encoder: Encoder | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     """Stage-specific inputs: customer facts, protected texts, grounding result, tool name."""
@@ -73,17 +76,22 @@ class CheckContext:
     _toxicity: np.ndarray | None = field(default=None, repr=False)
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """MiniLM window vectors of every reading and the reading each row belongs to (computed once)."""
+        """MiniLM window vectors of every scored text and the text each row belongs to (computed once)."""
         with self._lock:
             if self._vectors is None:
-                self._vectors = encode_cached(list(self.readings), self.encoder or shared_encoder())
+                self._vectors = encode_cached(list(self.scored_texts), self.encoder or shared_encoder())
             return self._vectors
 
+    @property
+    def scored_texts(self) -> tuple[str, ...]:
+        """What the heads score: every reading, then every part."""
+        return (*self.readings, *self.parts)
+
     def head_scores(self, head: str) -> np.ndarray:
-        """One probability per reading: the highest over its windows."""
+        """One probability per scored text (`scored_texts`): the highest over its windows."""
         vectors, owner = self.vectors()
         probs = self.models.heads[head].probability(vectors)
-        return max_by_owner(probs, owner, len(self.readings))
+        return max_by_owner(probs, owner, len(self.scored_texts))
 
     def toxicity(self) -> np.ndarray:
         """Toxicity probability of each reading (hashed n-gram model, no encoder)."""

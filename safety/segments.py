@@ -48,6 +48,26 @@ def is_prose(segment: str) -> bool:
     return len(_WORDS.findall(segment)) >= 3
 
 
+_PARAGRAPH = re.compile(r"\n\s*\n")
+
+
+def request_parts(text: str) -> list[str]:
+    """The first and last paragraph of a message made of several, each to be scored on its own.
+
+    A long message that pastes context (a document, a dialogue, a web page) and then asks for something
+    is judged by the whole text, where the context dominates the vector; the request is usually one
+    paragraph at the start or the end, so those are read separately too. Paragraphs are blank-line
+    separated, else lines; a one-paragraph message has no parts (it costs nothing extra).
+    """
+    pieces = [p.strip() for p in _PARAGRAPH.split(text) if p.strip()]
+    if len(pieces) < 2:
+        pieces = [p.strip() for p in text.split("\n") if p.strip()]
+    if len(pieces) < 2:
+        return []
+    ends = [p for p in (pieces[0], pieces[-1]) if is_prose(p)]
+    return [p for p in dict.fromkeys(ends) if p != text.strip()]
+
+
 def rewrite(text: str, replace: Callable[[str], str]) -> str:
     """Apply `replace` to each prose string in `text`: inside JSON values when `text` is JSON, else to it all."""
     stripped = text.strip()

@@ -57,8 +57,12 @@ def _worst_rule(
     return best
 
 
-def _where(index: int) -> str:
-    return "" if index == 0 else " (in a hidden reading of the message)"
+def _where(index: int, readings: int = 1 << 30) -> str:
+    if index == 0:
+        return ""
+    if index >= readings:
+        return " (in one paragraph of the message, read on its own)"
+    return " (in a hidden reading of the message)"
 
 
 @register_validator(name="kefu/obfuscation", data_type="string")
@@ -95,7 +99,8 @@ class JailbreakCheck(Validator):
         if hit and rule_score >= rules.TRIP:
             detail = f"rule {hit.rule}: {hit.text[:60]!r}{_where(where)}"
         else:
-            detail = f"classifier {model_score:.2f} (threshold {threshold:.2f}){_where(int(scores.argmax()))}"
+            detail = f"classifier {model_score:.2f} (threshold {threshold:.2f})"
+            detail += _where(int(scores.argmax()), len(ctx.readings))
             if hit:
                 detail += f"; hint {hit.rule}"
         return result(ctx.verdict("jailbreak", max(rule_score, model_score), tripped, detail))
@@ -113,8 +118,9 @@ class HarmfulRequestCheck(Validator):
         score = float(scores[best])
         threshold = ctx.threshold("harmful", head.threshold)
         tripped = score >= threshold
-        category = harm_category(ctx.readings[best]) if tripped else ""
-        detail = f"{category or 'none'}: classifier {score:.2f} (threshold {threshold:.2f}){_where(best)}"
+        category = harm_category(ctx.scored_texts[best]) if tripped else ""
+        detail = f"{category or 'none'}: classifier {score:.2f} (threshold {threshold:.2f})"
+        detail += _where(best, len(ctx.readings))
         return result(ctx.verdict("harmful", score, tripped, detail))
 
 
