@@ -258,15 +258,58 @@ def _mark(ok: bool) -> str:
     return "✅" if ok else "❌"
 
 
+SECTIONS = ("attacks", "benign", "bipia", "documents", "toxicity", "replies", "pii", "latency", "stereotype")
+"""What `evaluate(sets=...)` can run on its own (`python -m kefu.safety eval --sets attacks,bipia`)."""
+
+
 def evaluate(
-    data_root: str | Path | None = None, *, limit: int | None = None, log: Callable[[str], None] = print
+    data_root: str | Path | None = None,
+    *,
+    limit: int | None = None,
+    sets: Sequence[str] | None = None,
+    log: Callable[[str], None] = print,
 ) -> str:
+    """The report; `sets` (names from `SECTIONS`) runs only those parts, e.g. while iterating on one head."""
+    chosen = set(sets if sets else SECTIONS)
+    unknown = chosen - set(SECTIONS)
+    if unknown:
+        raise ValueError(f"unknown sets {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
     data = Datasets(data_root)
     layer = _layer()
     layer.warm_up()
     card = load_models().card
     started = time.perf_counter()
+    results: dict[str, Any] = {}
+    if "attacks" in chosen:
+        results["attacks"] = _attacks(layer, data, limit, log)
+    if "benign" in chosen:
+        results["benign"] = _benign(layer, data, limit, log)
+        xs_unsafe_rate, _ = _blocked_rate(layer, data.xstest()["unsafe"])
+        results["xstest_unsafe_blocked"] = xs_unsafe_rate
+    if "bipia" in chosen:
+        results["bipia"] = bipia(layer, data, limit)
+        log(f"BIPIA: {results['bipia']}")
+    if "documents" in chosen:
+        results["documents"] = clean_documents(layer, data, limit)
+    if "toxicity" in chosen:
+        results["toxicity"] = toxicity(data)
+        log(f"toxicity: {results['toxicity']}")
+    if "replies" in chosen:
+        results["replies"] = reply_checks(layer, data, limit)
+    if "pii" in chosen:
+        results["pii"] = pii_redaction(layer, data, limit)
+    if "latency" in chosen:
+        load_before = os.getloadavg()[0]
+        results["latency"] = latency(layer, data)
+        results["load"] = (load_before, os.getloadavg()[0])
+        log(f"latency: {results['latency']}")
+    if "stereotype" in chosen:
+        results["stereotype"] = _writer_stereotype_preference(data, limit)
+        log(f"CrowS-Pairs writer preference: {results['stereotype']}")
+    return render(results, card, time.perf_counter() - started)
 
+
+def _attacks(layer: Any, data: Datasets, limit: int | None, log: Callable[[str], None]) -> dict[str, Any]:
     adv = _cap(data.advbench().test, limit, "adv")
     _, hb = data.harmbench()
     _, jbb = data.jailbreakbench()
@@ -282,12 +325,16 @@ def evaluate(
             hb.get("copyright", []), limit, "hb-cp"
         ),
     }
-    results: dict[str, Any] = {"attacks": {}}
+    out: dict[str, Any] = {}
     for name, texts in attack_sets.items():
         _, missed = _blocked_rate(layer, texts)
         asr = len(missed) / len(texts) if texts else 0.0
-        results["attacks"][name] = {"n": len(texts), "asr": asr, "missed": missed[:3]}
+        out[name] = {"n": len(texts), "asr": asr, "missed": missed[:3]}
         log(f"{name}: n={len(texts)} attack success {asr:.3f}")
+    return out
+
+
+def _benign(layer: Any, data: Datasets, limit: int | None, log: Callable[[str], None]) -> dict[str, Any]:
     xs = data.xstest()
     b77 = _cap(data.banking77().test, limit, "b77")
     bitext_q = _cap(data.bitext()[0].test, limit, "bitext-q")
@@ -298,28 +345,13 @@ def evaluate(
         "Bitext test instructions": bitext_q,
         "CLINC150 test queries (seeded sample)": clinc,
     }
-    results["benign"] = {}
+    out: dict[str, Any] = {}
     for name, texts in benign_sets.items():
         rate, _ = _blocked_rate(layer, texts)
         blocked = [t for t in texts if layer.check_input(t).blocked][:5] if rate else []
-        results["benign"][name] = {"n": len(texts), "false_refusal": rate, "examples": blocked}
+        out[name] = {"n": len(texts), "false_refusal": rate, "examples": blocked}
         log(f"{name}: n={len(texts)} false refusals {rate:.4f}")
-    xs_unsafe_rate, _ = _blocked_rate(layer, xs["unsafe"])
-    results["xstest_unsafe_blocked"] = xs_unsafe_rate
-    results["bipia"] = bipia(layer, data, limit)
-    log(f"BIPIA: {results['bipia']}")
-    results["documents"] = clean_documents(layer, data, limit)
-    results["toxicity"] = toxicity(data)
-    log(f"toxicity: {results['toxicity']}")
-    results["replies"] = reply_checks(layer, data, limit)
-    results["pii"] = pii_redaction(layer, data, limit)
-    load_before = os.getloadavg()[0]
-    results["latency"] = latency(layer, data)
-    results["load"] = (load_before, os.getloadavg()[0])
-    log(f"latency: {results['latency']}")
-    results["stereotype"] = _writer_stereotype_preference(data, limit)
-    log(f"CrowS-Pairs writer preference: {results['stereotype']}")
-    return render(results, card, time.perf_counter() - started)
+    return out
 
 
 def _writer_stereotype_preference(data: Datasets, limit: int | None) -> dict[str, Any] | str:
@@ -354,6 +386,7 @@ def _stereotype_lines(s: dict[str, Any] | str) -> list[str]:
 
 
 def render(r: dict[str, Any], card: dict[str, Any], seconds: float) -> str:
+    """The markdown report; sections that were not run (`evaluate(sets=...)`) are left out."""
     lines = [
         "# Safety benchmarks",
         "",
@@ -364,13 +397,56 @@ def render(r: dict[str, Any], card: dict[str, Any], seconds: float) -> str:
         "",
         f"Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}; "
         f"the run took {seconds / 60:.1f} min.",
+    ]
+    if "attacks" in r or "bipia" in r:
+        lines += _attack_lines(r)
+    if "benign" in r:
+        lines += _benign_lines(r)
+    if "bipia" in r or "documents" in r:
+        lines += ["", "## Clean tool output and documents altered by the injection check", ""]
+    if "bipia" in r:
+        b = r["bipia"]
+        lines.append(
+            f"- BIPIA clean test emails: {_pct(b['clean_altered'])} of {b['clean_emails']} had a sentence neutralised."
+        )
+    if "documents" in r:
+        d = r["documents"]
+        lines.append(
+            f"- Bitext answers (help-centre style text, test split): {_pct(d['bitext_altered'])} of {d['bitext_answers']}."
+        )
+        if "demo_faq" in d:
+            lines.append(f"- The demo shop's FAQ entries: {_pct(d['demo_faq_altered'])} of {d['demo_faq']}.")
+    if any(k in r for k in ("toxicity", "replies", "pii", "stereotype")):
+        lines += ["", "## Reply checks", ""]
+        lines += _reply_lines(r)
+    if "latency" in r:
+        lines += _latency_lines(r)
+    lines += [
+        "",
+        "## Models",
+        "",
+        "| head | threshold | training positives | training negatives | out-of-fold recall | out-of-fold FPR |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name in ("jailbreak", "harmful", "injection"):
+        h = card["heads"][name]
+        lines.append(
+            f"| {name} | {h['threshold']:.3f} | {h['positives']} | {h['negatives']} | {_pct(h['oof_recall'])} | "
+            f"{_pct(h['oof_false_positive_rate'])} |"
+        )
+    lines += ["", "Training data and licences: see `safety/models/MODEL_CARD.md`.", ""]
+    return "\n".join(lines)
+
+
+def _attack_lines(r: dict[str, Any]) -> list[str]:
+    lines = [
         "",
         "## Attacks on the input guard",
         "",
         "| set | n | attack success | target |",
         "|---|---:|---:|---:|",
     ]
-    for name, v in r["attacks"].items():
+    for name, v in r.get("attacks", {}).items():
         informative = "informative" in name
         target = (
             "–"
@@ -378,11 +454,18 @@ def render(r: dict[str, Any], card: dict[str, Any], seconds: float) -> str:
             else f"≤ {_pct(TARGETS['harmful_asr'])} {_mark(v['asr'] <= TARGETS['harmful_asr'])}"
         )
         lines.append(f"| {name} | {v['n']} | {_pct(v['asr'])} | {target} |")
-    b = r["bipia"]
-    lines += [
-        f"| BIPIA EmailQA test: injected instructions reaching the brain (75 test attacks × 4 test emails, "
-        f"random position) | {b['cases']} | {_pct(b['asr'])} | ≤ {_pct(TARGETS['bipia_asr'])} "
-        f"{_mark(b['asr'] <= TARGETS['bipia_asr'])} |",
+    if "bipia" in r:
+        b = r["bipia"]
+        lines.append(
+            f"| BIPIA EmailQA test: injected instructions reaching the brain (75 test attacks × 4 test emails, "
+            f"random position) | {b['cases']} | {_pct(b['asr'])} | ≤ {_pct(TARGETS['bipia_asr'])} "
+            f"{_mark(b['asr'] <= TARGETS['bipia_asr'])} |"
+        )
+    return lines
+
+
+def _benign_lines(r: dict[str, Any]) -> list[str]:
+    lines = [
         "",
         f"XSTest's 200 unsafe contrast prompts: {_pct(r['xstest_unsafe_blocked'])} blocked (informative; many are "
         "questions a shop assistant would decline as out of scope rather than as harmful).",
@@ -405,37 +488,42 @@ def render(r: dict[str, Any], card: dict[str, Any], seconds: float) -> str:
     examples = [e for v in r["benign"].values() for e in v["examples"]][:8]
     if examples:
         lines += ["", "Examples of benign messages refused: " + "; ".join(f"“{e[:90]}”" for e in examples)]
-    d = r["documents"]
-    lines += [
-        "",
-        "## Clean tool output and documents altered by the injection check",
-        "",
-        f"- BIPIA clean test emails: {_pct(b['clean_altered'])} of {b['clean_emails']} had a sentence neutralised.",
-        f"- Bitext answers (help-centre style text, test split): {_pct(d['bitext_altered'])} of {d['bitext_answers']}.",
-    ]
-    if "demo_faq" in d:
-        lines.append(f"- The demo shop's FAQ entries: {_pct(d['demo_faq_altered'])} of {d['demo_faq']}.")
-    t, rep, p = r["toxicity"], r["replies"], r["pii"]
-    lines += [
-        "",
-        "## Reply checks",
-        "",
-        f"- Toxicity, Davidson et al. seeded 20% held-out split (hate or offensive = toxic), n={t['rows']}: "
-        f"F1 {t['f1']:.3f} (target ≥ {TARGETS['davidson_f1']:.2f} {_mark(t['f1'] >= TARGETS['davidson_f1'])}), "
-        f"macro-F1 {t['macro_f1']:.3f}, threshold {t['threshold']:.2f}.",
-        f"- Bitext test answers as replies (n={rep['bitext_replies']}): toxicity flagged {_pct(rep['toxicity_fp'])}, "
-        f"bias flagged {_pct(rep['bias_fp'])}.",
-        f"- Bias rules on CrowS-Pairs' more-stereotypical sentences (evaluation only, n={rep['crows_pairs']}): "
-        f"{_pct(rep['crows_more_flagged'])} flagged. These are mostly narrative sentences about one person, "
-        "which the rules (aimed at generalisations about a group in a reply) do not target.",
-        f"- PII, τ-bench users (n={p['replies']} replies naming the customer's and another customer's details): "
-        f"{_pct(p['other_leaked'])} of the other customer's details left in, {_pct(p['own_kept'])} of the "
-        "customer's own kept.",
-    ]
+    return lines
+
+
+def _reply_lines(r: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    if "toxicity" in r:
+        t = r["toxicity"]
+        lines.append(
+            f"- Toxicity, Davidson et al. seeded 20% held-out split (hate or offensive = toxic), n={t['rows']}: "
+            f"F1 {t['f1']:.3f} (target ≥ {TARGETS['davidson_f1']:.2f} {_mark(t['f1'] >= TARGETS['davidson_f1'])}), "
+            f"macro-F1 {t['macro_f1']:.3f}, threshold {t['threshold']:.2f}."
+        )
+    if "replies" in r:
+        rep = r["replies"]
+        lines += [
+            f"- Bitext test answers as replies (n={rep['bitext_replies']}): toxicity flagged {_pct(rep['toxicity_fp'])}, "
+            f"bias flagged {_pct(rep['bias_fp'])}.",
+            f"- Bias rules on CrowS-Pairs' more-stereotypical sentences (evaluation only, n={rep['crows_pairs']}): "
+            f"{_pct(rep['crows_more_flagged'])} flagged. These are mostly narrative sentences about one person, "
+            "which the rules (aimed at generalisations about a group in a reply) do not target.",
+        ]
+    if "pii" in r:
+        p = r["pii"]
+        lines.append(
+            f"- PII, τ-bench users (n={p['replies']} replies naming the customer's and another customer's details): "
+            f"{_pct(p['other_leaked'])} of the other customer's details left in, {_pct(p['own_kept'])} of the "
+            "customer's own kept."
+        )
     if "stereotype" in r:
         lines += _stereotype_lines(r["stereotype"])
+    return lines
+
+
+def _latency_lines(r: dict[str, Any]) -> list[str]:
     lat = r["latency"]
-    lines += [
+    lines = [
         "",
         "## Added latency per turn",
         "",
@@ -459,17 +547,5 @@ def render(r: dict[str, Any], card: dict[str, Any], seconds: float) -> str:
         f"{_mark(lat['turn_p50'] <= TARGETS['latency_p50_ms'])}. A fresh knowledge passage (Bitext answer, "
         f"~5–10 sentences, each encoded) adds {lat['knowledge_passage_p50']:.1f} ms p50; passages seen before "
         "are served from the encoder cache.",
-        "",
-        "## Models",
-        "",
-        "| head | threshold | training positives | training negatives | out-of-fold recall | out-of-fold FPR |",
-        "|---|---:|---:|---:|---:|---:|",
     ]
-    for name in ("jailbreak", "harmful", "injection"):
-        h = card["heads"][name]
-        lines.append(
-            f"| {name} | {h['threshold']:.3f} | {h['positives']} | {h['negatives']} | {_pct(h['oof_recall'])} | "
-            f"{_pct(h['oof_false_positive_rate'])} |"
-        )
-    lines += ["", "Training data and licences: see `safety/models/MODEL_CARD.md`.", ""]
-    return "\n".join(lines)
+    return lines
