@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     t.add_argument(
+        "--max-len",
+        type=int,
+        default=640,
+        help="longest prompt + reply in tokens; longer pairs are left out (and counted)",
+    )
+    t.add_argument(
         "--bitext",
         type=Path,
         default=Path("../shared/datasets/bitext_customer_support/bitext_customer_support_4514.csv"),
@@ -69,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 device=args.device,
                 bitext=bitext,
+                max_len=args.max_len,
             )
         )
         print(json.dumps({k: v for k, v in metrics.items() if k != "settings"}, indent=2))
