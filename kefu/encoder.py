@@ -9,12 +9,18 @@ Encoding reproduces sentence-transformers' all-MiniLM-L6-v2 pipeline (mean pooli
 normalisation): `encode(texts)` returns float32 rows of unit length. On CPUs with native bfloat16 (AVX512-BF16
 or AMX) the forward pass runs under bfloat16 autocast, about twice as fast; the vectors stay within 1e-3 cosine
 of float32 (`KEFU_EMBED_PRECISION=float32` turns it off).
+
+One customer message is read by several parts of a turn (the safety heads, the sentiment head, the shop's
+NLU); `encode_cached` keeps recent texts' vectors per encoder, so the message is encoded once per turn
+however many parts read it.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -33,6 +39,7 @@ __all__ = [
     "MiniLMEncoder",
     "Precision",
     "cpu_has_bf16",
+    "encode_cached",
     "model_path",
     "shared_encoder",
 ]
@@ -185,3 +192,41 @@ def shared_encoder() -> MiniLMEncoder:
             if _shared is None:
                 _shared = MiniLMEncoder()
     return _shared
+
+
+#: Texts whose vectors `encode_cached` keeps, per encoder (about 1.5 KB each: 6 MB at most).
+CACHE_SIZE = 4096
+_caches: weakref.WeakKeyDictionary[Any, OrderedDict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def encode_cached(texts: Sequence[str], encoder: Encoder | None = None) -> np.ndarray:
+    """`encoder.encode(texts)` (default: the shared encoder), reusing the vectors of texts it embedded recently.
+
+    Safety checks a message before the turn runs and the sentiment head reads the same message inside the
+    turn; with this cache the second reader costs a dictionary lookup instead of a forward pass (~7 ms on a
+    2-core CPU). Vectors are kept per encoder object, so an injected encoder never sees another one's
+    vectors; an encoder that cannot be weakly referenced is simply not cached.
+    """
+    enc = encoder if encoder is not None else shared_encoder()
+    if not texts:
+        return np.zeros((0, DIMENSION), dtype=np.float32)
+    try:
+        with _caches_lock:
+            cache = _caches.setdefault(enc, OrderedDict())
+    except TypeError:  # not weak-referenceable
+        return np.asarray(enc.encode(list(texts)), dtype=np.float32)
+    with _caches_lock:
+        known = {t: cache[t] for t in texts if t in cache}
+        for t in known:
+            cache.move_to_end(t)
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    if missing:
+        vectors = np.asarray(enc.encode(missing), dtype=np.float32)
+        fresh = dict(zip(missing, vectors, strict=True))
+        known.update(fresh)
+        with _caches_lock:
+            cache.update(fresh)
+            while len(cache) > CACHE_SIZE:
+                cache.popitem(last=False)
+    return np.stack([known[t] for t in texts])

@@ -4,56 +4,39 @@ the models, the config and the list the verdicts are collected in.
 A `CheckContext` travels to each guardrails validator in the guard's metadata under the key `kefu`. The
 validators run in parallel threads; the first one that needs the MiniLM vectors computes them (a single
 batched forward pass for all readings) while the others wait on the same lock, so a message is encoded
-once however many checks read it. Recent texts' vectors are kept in a small process-wide LRU, so a
-document that tools return again and again is encoded once.
+once however many checks read it. Recent texts' vectors are kept in the process-wide cache of
+`kefu.encoder`, so a document that tools return again and again is encoded once.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from kefu.encoder import encode_cached as _kernel_encode_cached
 from kefu.safety.config import CheckConfig, SafetyConfig
-from kefu.safety.encoder import Encoder, embed_windows, max_by_owner, shared_encoder
+from kefu.safety.encoder import Encoder, max_by_owner, shared_encoder, windows
 from kefu.safety.heads import Models
 from kefu.safety.verdicts import Action, Verdict
 
-_LRU_SIZE = 4096
-_lru: OrderedDict[str, np.ndarray] = OrderedDict()
-_lru_lock = threading.Lock()
-
 
 def encode_cached(texts: Sequence[str], encoder: Encoder) -> tuple[np.ndarray, np.ndarray]:
-    """Window vectors for `texts` (see `embed_windows`), reusing vectors of texts seen recently."""
-    with _lru_lock:
-        known = {t: _lru[t] for t in texts if t in _lru}
-        for t in known:
-            _lru.move_to_end(t)
-    missing = [t for t in dict.fromkeys(texts) if t not in known]
-    fresh: dict[str, np.ndarray] = {}
-    if missing:
-        vectors, owner = embed_windows(missing, encoder)
-        for i, text in enumerate(missing):
-            fresh[text] = vectors[owner == i]
-        with _lru_lock:
-            for text, block in fresh.items():
-                _lru[text] = block
-            while len(_lru) > _LRU_SIZE:
-                _lru.popitem(last=False)
-    rows: list[np.ndarray] = []
-    owners: list[int] = []
+    """Window vectors for `texts` (see `embed_windows`), reusing vectors of texts seen recently.
+
+    The vectors come from the process-wide cache in `kefu.encoder`, so a message the safety layer has
+    read is not encoded again by the sentiment head (a short message is its own single window).
+    """
+    pieces: list[str] = []
+    owner: list[int] = []
     for i, text in enumerate(texts):
-        vecs = known[text] if text in known else fresh[text]
-        rows.append(vecs)
-        owners.extend([i] * len(vecs))
-    return np.concatenate(rows) if rows else np.zeros((0, 384), np.float32), np.asarray(
-        owners, dtype=np.int64
-    )
+        for piece in windows(text):
+            pieces.append(piece)
+            owner.append(i)
+    return _kernel_encode_cached(pieces, encoder), np.asarray(owner, dtype=np.int64)
 
 
 @dataclass

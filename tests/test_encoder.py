@@ -77,3 +77,48 @@ def test_knowledge_and_safety_share_one_model_loaded_once():
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["1", "1"]
+
+
+class CountingEncoder:
+    """The shared encoder, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def encode(self, texts):
+        self.texts += list(texts)
+        return shared_encoder().encode(texts)
+
+
+def test_encode_cached_embeds_a_text_once_and_keeps_the_order_asked():
+    from kefu.encoder import encode_cached
+
+    encoder = CountingEncoder()
+    first = encode_cached(["where is my order?", "refund please"], encoder)
+    again = encode_cached(["refund please", "where is my order?", "refund please", "new text"], encoder)
+    assert encoder.texts == ["where is my order?", "refund please", "new text"]
+    assert np.array_equal(again[0], first[1]) and np.array_equal(again[1], first[0])
+    assert np.array_equal(again[0], again[2])
+    assert again.shape == (4, DIMENSION)
+    # another encoder object does not see these vectors
+    other = CountingEncoder()
+    encode_cached(["refund please"], other)
+    assert other.texts == ["refund please"]
+
+
+def test_the_safety_check_and_the_sentiment_head_encode_a_message_once():
+    from kefu.agents.nlu.sentiment import SentimentModel
+    from kefu.safety import SafetyLayer
+    from kefu.safety.encoder import use_encoder
+
+    encoder = CountingEncoder()
+    message = "This is the third time my parcel is late and nobody answers!"
+    use_encoder(encoder)
+    try:
+        SafetyLayer().check_input(message)
+    finally:
+        use_encoder(None)
+    assert encoder.texts.count(message) == 1
+    mood = SentimentModel.load(encoder=encoder).analyse(message)
+    assert mood.label == "negative"
+    assert encoder.texts.count(message) == 1

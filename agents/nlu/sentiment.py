@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from kefu.agents.nlu.frozen_head import LinearHead
-from kefu.encoder import Encoder, shared_encoder
+from kefu.encoder import Encoder, encode_cached, shared_encoder
 
 __all__ = [
     "LABELS",
@@ -108,7 +108,7 @@ class SentimentModel:
         return self._encoder
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
-        vecs = vectors if vectors is not None else self.encoder.encode(list(texts))
+        vecs = vectors if vectors is not None else encode_cached(list(texts), self.encoder)
         return self.head.probabilities(vecs)
 
     def analyse_many(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> list[Sentiment]:
