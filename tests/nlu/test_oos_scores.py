@@ -1,0 +1,108 @@
+"""Out-of-scope scores beyond the top probability: the neighbour score and the out-of-scope head row.
+
+Small synthetic vectors for the score itself; the four-intent file of test_intent_training for training,
+with a separate validation file as CLINC150 has. Format 1 model directories (no neighbour score) must keep
+loading.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from kefu.agents.nlu.frozen_head import fit_linear_head
+from kefu.agents.nlu.intent_model import IntentModel
+from kefu.agents.nlu.intent_training import train_intent_model
+from kefu.agents.nlu.labelled_data import LabelledTexts
+from kefu.agents.nlu.oos import OOS_CLASS, NeighbourScore, choose_threshold
+
+from .test_intent_training import EXAMPLES
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_a_vector_far_from_every_training_message_scores_lower():
+    rng = np.random.default_rng(0)
+    centres = _unit(rng.normal(size=(3, 16)))
+    train = _unit(np.repeat(centres, 10, axis=0) + 0.1 * rng.normal(size=(30, 16)))
+    val = _unit(np.repeat(centres, 4, axis=0) + 0.1 * rng.normal(size=(12, 16)))
+    scope = NeighbourScore.calibrate(train, np.full(12, 0.9), val, k=3)
+    assert abs(scope.near_mean - scope.similarity(val).mean()) < 1e-6  # z-scored on validation
+    near, far = val[:1], _unit(rng.normal(size=(1, 16)))
+    # same top probability, so only closeness to the training messages separates the two
+    assert scope.score(np.array([0.9]), near)[0] > scope.score(np.array([0.9]), far)[0] + 1.0
+
+
+def test_thresholds_on_z_scores_can_be_negative():
+    scores_in = np.array([-0.5, 0.2, 1.0, 0.8])
+    correct = np.array([True, True, True, True])
+    rule = choose_threshold(scores_in, correct, np.array([-3.0, -2.0]), max_accuracy_drop=0.0)
+    assert -2.0 < rule.threshold < -0.5 and rule.oos_recall == 1.0 and rule.in_scope_accuracy == 1.0
+
+
+def _split(examples: dict[str, list[str]]) -> tuple[LabelledTexts, LabelledTexts]:
+    """Training file: the first six phrasings (and two out-of-scope); validation file: the rest."""
+    train = {label: texts[:6] if label != "oos" else texts[:2] for label, texts in examples.items()}
+    val = {label: texts[6:] if label != "oos" else texts[2:] for label, texts in examples.items()}
+    return LabelledTexts.from_mapping(train), LabelledTexts.from_mapping(val)
+
+
+def test_out_of_scope_training_examples_train_a_row_that_is_never_an_intent(tmp_path: Path):
+    train, val = _split(EXAMPLES)
+    model = train_intent_model(train, validation=val, log=lambda _: None)
+    assert OOS_CLASS in model.head.labels and OOS_CLASS not in model.labels
+    assert model.labels == ["book_table", "gift_card", "opening_hours", "track_parcel"]
+    assert model.report["abstain_on"] in ("top probability", "neighbour score")
+    messages = ["has my parcel been sent out?", "what's the capital of peru", "who won the football"]
+    probs = model.probabilities(messages)
+    assert probs.shape == (3, 4) and np.all(probs.sum(axis=1) <= 1.0 + 1e-5)
+    # the out-of-scope row soaks up probability on a message like its training examples
+    assert probs[1].max() < probs[0].max()
+    again = IntentModel.load(model.save(tmp_path / "m"))
+    assert again.labels == model.labels and again.threshold == model.threshold
+    assert [r.intent for r in again.predict_many(messages)] == [
+        r.intent for r in model.predict_many(messages)
+    ]
+    assert again.predict(messages[0]).intent == "track_parcel"
+
+
+def test_a_model_with_the_neighbour_score_round_trips_as_format_2(tmp_path: Path):
+    from kefu.encoder import shared_encoder
+
+    enc = shared_encoder()
+    data = LabelledTexts.from_mapping({k: v for k, v in EXAMPLES.items() if k != "oos"})
+    x = enc.encode(data.texts)
+    head = fit_linear_head(x, data.labels)
+    scope = NeighbourScore.calibrate(x, head.probabilities(x).max(axis=1), x)
+    model = IntentModel(head, threshold=-1.0, scope=scope)
+    messages = ["can I book a table for two", "explain the theory of relativity in simple terms"]
+    saved = model.save(tmp_path / "m")
+    meta = json.loads((saved / "intent_model.json").read_text())
+    assert meta["format"] == 2 and meta["scope"]["k"] == 5 and (saved / "neighbours.npy").is_file()
+    again = IntentModel.load(saved)
+    assert again.scope is not None
+    v = enc.encode(messages)
+    np.testing.assert_allclose(
+        again.in_scope_scores(again.probabilities(messages, v), v),
+        model.in_scope_scores(model.probabilities(messages, v), v),
+        atol=1e-3,  # the training vectors are stored as float16
+    )
+    # the off-topic message is farther from every training phrasing than the booking request
+    s = model.in_scope_scores(model.probabilities(messages, v), v)
+    assert s[0] > s[1]
+
+
+def test_a_format_1_directory_still_loads(tmp_path: Path):
+    head = fit_linear_head(_unit(np.eye(2, 384) + 0.01), ["a", "b"])
+    np.savez(tmp_path / "frozen_head.npz", coef=head.coef, intercept=head.intercept)
+    (tmp_path / "intent_model.json").write_text(
+        json.dumps({"format": 1, "method": "frozen", "labels": ["a", "b"], "threshold": 0.6, "report": {}})
+    )
+    model = IntentModel.load(tmp_path)
+    assert model.scope is None and model.labels == ["a", "b"] and model.threshold == 0.6
+    result = model.predict("anything", vector=_unit(np.eye(1, 384))[0])
+    assert result.label == "a"
