@@ -9,6 +9,7 @@ sentences are neutralised: replaced by a marker, or fenced as untrusted data ('q
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,46 @@ def known_values(args: Any, schema: Any = None) -> frozenset[str]:
     return frozenset(x for x in found if x)
 
 
+_QUOTES = "'\"‘’“”«»"
+_CLOSER = {"‘": "’", "“": "”", "«": "»"}
+_OPENING = re.compile("(?:^|(?<=[\\s:(]))(['\"‘“«])")
+
+
+def _closing(text: str, opener: str, after: int) -> int:
+    """Index of the quote that closes `opener` in `text` at or after `after` (not an apostrophe), or -1."""
+    closer = _CLOSER.get(opener, opener)
+    for i in range(len(text) - 1, after - 1, -1):
+        if text[i] == closer and (i + 1 == len(text) or not text[i + 1].isalnum()):
+            return i
+    return -1
+
+
+def quoted_argument_end(value: str, start: int, end: int) -> int:
+    """Where a flagged sentence really ends: after its closing quote marks, and after the quoted text that
+    belongs to it on the same line ("Is this review positive? 'Waited for hours. Never again.'", "Translate
+    this: 'The box came late. The lamp works.'"). The quote is the instruction's argument: left behind,
+    it still reaches the brain as part of the injected task."""
+    line_end = value.find("\n", end)
+    line_end = len(value) if line_end < 0 else line_end
+    line = value[:line_end]
+    opened = [m for m in _OPENING.finditer(value, start, end)]
+    if opened:  # a quote opened in the sentence and not closed inside it runs on to its closer
+        last = opened[-1]
+        if _closing(value[:end], last.group(1), last.end()) < 0:
+            close = _closing(line, last.group(1), end)
+            if close >= 0:
+                return close + 1
+    rest = value[end:line_end]
+    stripped = rest.lstrip()
+    if stripped and stripped[0] in _QUOTES:  # a quote right after it
+        close = _closing(line, stripped[0], end + len(rest) - len(stripped) + 1)
+        if close >= 0:
+            return close + 1
+    while end < line_end and value[end] in _QUOTES + ")]":
+        end += 1
+    return end
+
+
 def neutralise(text: str, ctx: CheckContext, source: str) -> tuple[str, list[Flag]]:
     """The text with every flagged sentence neutralised, and the flags."""
     flags: list[Flag] = []
@@ -116,15 +157,20 @@ def neutralise(text: str, ctx: CheckContext, source: str) -> tuple[str, list[Fla
     def clean(value: str) -> str:
         out, last = [], 0
         for seg in sentences(value):
+            if seg.start < last:  # already taken by the quoted argument of a flagged sentence
+                continue
             flagged, score, reason = scored.get(seg.text, (False, 0.0, ""))
             if not flagged:
                 continue
-            flags.append(Flag(seg.text, score, reason))
+            end = quoted_argument_end(value, seg.start, seg.end)
+            flags.append(Flag(value[seg.start : end], score, reason))
             out.append(value[last : seg.start])
             out.append(
-                QUOTED.format(source=source, text=seg.text) if quote else REMOVED.format(source=source)
+                QUOTED.format(source=source, text=value[seg.start : end])
+                if quote
+                else REMOVED.format(source=source)
             )
-            last = seg.end
+            last = end
         out.append(value[last:])
         return "".join(out)
 
