@@ -6,7 +6,13 @@ on validation data: a seeded 10% of BANKING77 train, CLINC150's official val + o
 are evaluation only (non-commercial licence). Frozen MiniLM vectors are cached under /tmp/kefu-nlu-cache,
 keyed by content, so a rerun takes minutes. Fine-tuning is optional, being slow on a CPU: `--finetune-10shot DIR`
 fine-tunes on the 10-shot set for 8 epochs, `--finetune-full DIR` on the 90% split of BANKING77 train for one
-epoch (with the 10% as validation); either reuses a model already saved in DIR.
+epoch (with the 10% as validation); either reuses a model already saved in DIR. `--setfit-10shot DIR` tunes
+MiniLM contrastively on the 10-shot set (`contrastive.py`, SetFit-style) or reuses the checkpoint in DIR.
+
+CLINC150 also runs `train_intent_model` itself (what `kefu train intent` does with a training file holding
+`oos` examples and a separate validation file), once on the usual vectors and once on richer ones:
+`layer_vectors`, the mean-pooled states of layers 1–6 concatenated (one forward, no training; the layer
+set was the one of {5–6, 4–6, 3–6, 1–6} with the best CLINC150 val accuracy).
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ from typing import Any
 
 import numpy as np
 
+from kefu.agents.nlu.contrastive import TunedEncoder, contrastive_tune
 from kefu.agents.nlu.finetune import FineTunedClassifier, FineTuneSettings, fine_tune
 from kefu.agents.nlu.frozen_head import fit_linear_head
-from kefu.agents.nlu.intent_training import accuracy
+from kefu.agents.nlu.intent_training import accuracy, train_intent_model
 from kefu.agents.nlu.labelled_data import LabelledTexts, per_label_sample, stratified_split
-from kefu.agents.nlu.oos import choose_threshold
+from kefu.agents.nlu.oos import NeighbourScore, choose_threshold
 from kefu.encoder import shared_encoder
 
 __all__ = ["run_public_benchmark", "banking77", "clinc150"]
@@ -71,6 +78,55 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     return vectors
 
 
+LAYERS = (1, 2, 3, 4, 5, 6)
+
+
+def layer_vectors(texts: Sequence[str], layers: Sequence[int] = LAYERS) -> np.ndarray:
+    """MiniLM's mean-pooled hidden states of `layers` (0 = word embeddings), each L2-normalised, concatenated
+    and normalised again: richer features than the last layer alone, from the same single forward pass.
+    All seven layers are cached (float16) by content, so other layer sets cost nothing more."""
+    key = hashlib.sha1(("layers64\n" + "\n".join(texts)).encode()).hexdigest()[:20]
+    path = CACHE / f"{key}.npy"
+    if path.exists():
+        states = np.load(path).astype(np.float32)
+    else:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        from kefu.encoder import model_path
+
+        tokenizer = AutoTokenizer.from_pretrained(str(model_path()), local_files_only=True)
+        model = AutoModel.from_pretrained(str(model_path()), local_files_only=True).eval()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        states = np.empty((len(texts), 7, 384), dtype=np.float32)
+        for start in range(0, len(order), 64):
+            idx = order[start : start + 64]
+            batch = tokenizer(
+                [texts[i] for i in idx], padding=True, truncation=True, max_length=64, return_tensors="pt"
+            )
+            with torch.inference_mode():
+                hidden = model(**batch, output_hidden_states=True).hidden_states
+                mask = batch["attention_mask"].unsqueeze(-1).float()
+                pooled = torch.stack([(h.float() * mask).sum(1) / mask.sum(1) for h in hidden], 1)
+            states[idx] = pooled.numpy()
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.save(path, states.astype(np.float16))
+    chosen = states[:, list(layers)]
+    chosen = chosen / np.linalg.norm(chosen, axis=2, keepdims=True)
+    flat = chosen.reshape(len(chosen), -1)
+    return (flat / np.linalg.norm(flat, axis=1, keepdims=True)).astype(np.float32)
+
+
+class _Cached:
+    """An `Encoder` over the bench's caches, so `train_intent_model` runs here as it does for users."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.fn(list(texts)) if len(texts) else np.zeros((0, 384), dtype=np.float32)
+
+
 def tfidf_probabilities(train: LabelledTexts, texts: Sequence[str], names: Sequence[str]) -> np.ndarray:
     """The shop's TF-IDF (words + characters) linear SVM, margins softmaxed, columns in `names` order."""
     from kefu.agents.nlu.intents import IntentClassifier, mask
@@ -97,6 +153,7 @@ def bench_banking77(
     log: Any,
     finetune_full: Path | None = None,
     finetune_10shot: Path | None = None,
+    setfit_10shot: Path | None = None,
 ) -> dict[str, Any]:
     train_all, test = banking77(root)
     names = train_all.label_set
@@ -171,6 +228,28 @@ def bench_banking77(
         out["10-shot"]["ensemble fine-tuned, frozen, TF-IDF (1/3 each)"] = accuracy(
             (ft10 + frozen10 + svm10) / 3, test.labels, names
         )
+    if setfit_10shot is not None:
+        if not (setfit_10shot / "config.json").exists():
+            log(f"contrastive (SetFit-style) tuning on the 10-shot set → {setfit_10shot}")
+            contrastive_tune(shot.texts, shot.labels, setfit_10shot, log=log)
+        tuned_enc = TunedEncoder(setfit_10shot)
+        sf_head = fit_linear_head(tuned_enc.encode(shot.texts), shot.labels, label_names=names)
+        sf10 = sf_head.probabilities(tuned_enc.encode(test.texts))
+        rows = out["10-shot"]
+        note = " (rows added after seeing the ones above)"
+        rows[
+            "SetFit-style contrastive MiniLM (5 pairs per example, lr 2e-5) + logistic regression" + note
+        ] = accuracy(sf10, test.labels, names)
+        rows["ensemble SetFit 0.5 + frozen 0.5" + note] = accuracy(
+            0.5 * sf10 + 0.5 * frozen10, test.labels, names
+        )
+        rows["ensemble SetFit, frozen, TF-IDF (1/3 each)" + note] = accuracy(
+            (sf10 + frozen10 + svm10) / 3, test.labels, names
+        )
+        if finetune_10shot is not None:
+            rows["ensemble SetFit, fine-tuned, frozen, TF-IDF (1/4 each)" + note] = accuracy(
+                (sf10 + ft10 + frozen10 + svm10) / 4, test.labels, names
+            )
     return out
 
 
@@ -215,7 +294,84 @@ def bench_clinc150(root: str | Path | None, log: Any) -> dict[str, Any]:
             "in_scope_accuracy": float(np.mean(correct_te & kept)),
             "oos_recall": float(np.mean(pote.max(1) < rule.threshold)),
         }
+    results.update(_clinc_trained(sets, svm_va, svm_ova, svm_te, svm_ote, log))
     return results
+
+
+def _clinc_trained(
+    sets: dict[str, LabelledTexts],
+    svm_va: np.ndarray,
+    svm_ova: np.ndarray,
+    svm_te: np.ndarray,
+    svm_ote: np.ndarray,
+    log: Any,
+) -> dict[str, Any]:
+    """Rows added after the first report (and after exploratory runs that printed test numbers): what
+    `train_intent_model` does with CLINC150's files (an out-of-scope head row from oos_train; top
+    probability or neighbour score, whichever abstains better on val), on last-layer and on layer 1–6
+    vectors, and the layer 1–6 model mixed with TF-IDF at the weight with the best val accuracy."""
+    train = LabelledTexts.from_pairs(sets["train"].pairs() + sets["oos_train"].pairs())
+    val = LabelledTexts.from_pairs(sets["val"].pairs() + sets["oos_val"].pairs())
+    test, oos_test = sets["test"], sets["oos_test"]
+    out: dict[str, Any] = {}
+    note = " (row added after seeing the ones above)"
+    for title, fn in (("", embed), ("layer 1–6 vectors, ", layer_vectors)):
+        enc = _Cached(fn)
+        model = train_intent_model(train, validation=val, encoder=enc, log=lambda _: None)
+        names = model.labels
+        x_tr, x_va, x_ova = (
+            enc.encode(sets["train"].texts),
+            enc.encode(sets["val"].texts),
+            enc.encode(sets["oos_val"].texts),
+        )
+        x_te, x_ote = enc.encode(test.texts), enc.encode(oos_test.texts)
+        p_te, p_ote = model.probabilities(test.texts, x_te), model.probabilities(oos_test.texts, x_ote)
+        correct = np.asarray(names)[p_te.argmax(1)] == np.asarray(test.labels)
+        kept = model.in_scope_scores(p_te, x_te) >= model.threshold
+        out[
+            f"{title}kefu train intent: out-of-scope row, abstains on the {model.report['abstain_on']}{note}"
+        ] = {
+            "in_scope_accuracy_no_abstention": float(np.mean(correct)),
+            "threshold_from_val": model.threshold,
+            "in_scope_accuracy": float(np.mean(correct & kept)),
+            "oos_recall": float(np.mean(model.in_scope_scores(p_ote, x_ote) < model.threshold)),
+        }
+        log(f"CLINC150: {title}trained model done")
+    # The layer 1–6 model (the last one above) mixed with TF-IDF; the abstention score again chosen on val.
+    p_va, p_ova = (
+        model.probabilities(sets["val"].texts, x_va),
+        model.probabilities(sets["oos_val"].texts, x_ova),
+    )
+    w = _best_weight(p_va, svm_va, sets["val"].labels, names)
+    mix = {
+        k: w * p + (1 - w) * q
+        for k, p, q in (
+            ("va", p_va, svm_va),
+            ("ova", p_ova, svm_ova),
+            ("te", p_te, svm_te),
+            ("ote", p_ote, svm_ote),
+        )
+    }
+    vecs = {"va": x_va, "ova": x_ova, "te": x_te, "ote": x_ote}
+    correct_va = np.asarray(names)[mix["va"].argmax(1)] == np.asarray(sets["val"].labels)
+    correct_te = np.asarray(names)[mix["te"].argmax(1)] == np.asarray(test.labels)
+    scope = NeighbourScore.calibrate(x_tr, mix["va"].max(1), x_va)
+    scorers = {
+        "top probability": lambda k: mix[k].max(1),
+        "neighbour score": lambda k: scope.score(mix[k].max(1), vecs[k]),
+    }
+    rules = {name: choose_threshold(f("va"), correct_va, f("ova")) for name, f in scorers.items()}
+    best = max(rules, key=lambda n: rules[n].in_scope_accuracy + (rules[n].oos_recall or 0.0))
+    t = rules[best].threshold
+    out[
+        f"layer 1–6 vectors, out-of-scope row, ensemble with TF-IDF {1 - w:g}, abstains on the {best}{note}"
+    ] = {
+        "in_scope_accuracy_no_abstention": float(np.mean(correct_te)),
+        "threshold_from_val": t,
+        "in_scope_accuracy": float(np.mean(correct_te & (scorers[best]("te") >= t))),
+        "oos_recall": float(np.mean(scorers[best]("ote") < t)),
+    }
+    return out
 
 
 def bench_sentiment(root: str | Path | None, log: Any) -> dict[str, Any]:
@@ -309,11 +465,12 @@ def run_public_benchmark(
     *,
     finetune_full: Path | None = None,
     finetune_10shot: Path | None = None,
+    setfit_10shot: Path | None = None,
     log: Any = print,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     report: dict[str, Any] = {
-        "banking77": bench_banking77(root, log, finetune_full, finetune_10shot),
+        "banking77": bench_banking77(root, log, finetune_full, finetune_10shot, setfit_10shot),
         "clinc150": bench_clinc150(root, log),
         "sentiment": bench_sentiment(root, log),
         "shop": bench_shop(log),
