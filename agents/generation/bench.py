@@ -1,10 +1,13 @@
 """Speed of the reply writer on this machine: `kefu bench generation`.
 
-For fp32 and each faster variant (bf16; dynamic int8; bf16 + torch.compile when asked), one run
-measures single-stream first-token latency and decode tokens/s, and aggregate tokens/s when 4, 8
-and 16 concurrent requests are micro-batched into one `generate` call; the variant's greedy output is
-compared with fp32's on the same plans (identical replies, and the share of tokens before the first
-difference).
+For fp32 and each faster variant (bf16; dynamic int8; `+lookup`: prompt-lookup decoding, as the
+writer does for single requests; bf16 + torch.compile when asked), one run measures single-stream
+first-token latency and decode tokens/s, and aggregate tokens/s when 4, 8 and 16 concurrent requests
+are micro-batched into one `generate` call; the variant's greedy output (one request at a time, as a
+single `write` gets it) is compared with fp32's on the same plans (identical replies, and the share of
+tokens before the first difference), and a `+lookup` variant's also with its own precision without
+lookup (prompt lookup should change nothing; floating-point sums over a different number of
+positions could).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kefu.agents.generation.plan import ReplyPlan
-from kefu.agents.generation.writer import ReplyWriter
+from kefu.agents.generation.writer import LOOKUP_NGRAM, LOOKUP_TOKENS, ReplyWriter
 
 
 @dataclass
@@ -29,17 +32,22 @@ class VariantResult:
     aggregate_tps: dict[int, float] = field(default_factory=dict)
     identical: float = 1.0
     prefix_match: float = 1.0
+    identical_plain: float | None = None
+    """`+lookup` variants: identical replies vs the same precision without lookup."""
     sample: str = ""
 
 
 class _Clock:
-    """A streamer that notes when each token arrives (the first `put` is the prompt)."""
+    """A streamer that notes when tokens arrive and how many (the first `put` is the prompt; prompt
+    lookup puts several tokens at once)."""
 
     def __init__(self) -> None:
         self.times: list[float] = []
+        self.counts: list[int] = []
 
     def put(self, value: Any) -> None:
         self.times.append(time.perf_counter())
+        self.counts.append(int(value.numel()))
 
     def end(self) -> None:
         pass
@@ -48,6 +56,7 @@ class _Clock:
 def _variant(base: Any, name: str) -> Any:
     import torch
 
+    name = name.removesuffix("+lookup")
     if name == "fp32":
         return base
     if name == "bf16":
@@ -64,14 +73,22 @@ def _variant(base: Any, name: str) -> Any:
 
 
 def _greedy(writer: ReplyWriter, plans: list[ReplyPlan], new_tokens: int) -> list[list[int]]:
+    """Greedy replies one plan at a time (what a single `write` gets), cut at the end of the reply."""
     import torch
 
-    enc = writer._encode(plans)
-    with torch.inference_mode():
-        out = writer.model.generate(
-            **enc, max_new_tokens=new_tokens, do_sample=False, pad_token_id=writer.tokenizer.pad_token_id
-        )
-    return [row.tolist() for row in out[:, enc["input_ids"].shape[1] :]]
+    outs = []
+    for plan in plans:
+        enc = writer._encode([plan])
+        with torch.inference_mode():
+            out = writer.model.generate(
+                **enc,
+                max_new_tokens=new_tokens,
+                do_sample=False,
+                pad_token_id=writer.tokenizer.pad_token_id,
+                **writer.lookup_kwargs(1),
+            )
+        outs.append(out[0, enc["input_ids"].shape[1] :].tolist())
+    return outs
 
 
 def measure(
@@ -80,10 +97,14 @@ def measure(
     *,
     new_tokens: int = 64,
     batches: tuple[int, ...] = (4, 8, 16),
-    repeats: int = 3,
+    repeats: int = 5,
+    known: dict[int, float] | None = None,
 ) -> VariantResult:
+    """`known`: aggregate rates already measured for the same model (a `+lookup` variant batches
+    without lookup, like the writer, so its batched rows are its precision's)."""
     import torch
 
+    known = known or {}
     r = VariantResult("")
     firsts, rates = [], []
     for plan in plans[:repeats]:
@@ -98,13 +119,17 @@ def measure(
                 do_sample=False,
                 pad_token_id=writer.tokenizer.pad_token_id,
                 streamer=clock,
+                **writer.lookup_kwargs(1),
             )
-        t = clock.times[1:]  # token times
+        t, counts = clock.times[1:], clock.counts[1:]  # token times and counts, after the prompt
         firsts.append((t[0] - started) * 1000)
-        rates.append((len(t) - 1) / (t[-1] - t[0]))
+        rates.append(sum(counts[1:]) / (t[-1] - t[0]))
     r.first_token_ms = statistics.median(firsts)
     r.single_tps = statistics.median(rates)
     for n in batches:
+        if n in known:
+            r.aggregate_tps[n] = known[n]
+            continue
         batch = [plans[i % len(plans)] for i in range(n)]
         enc = writer._encode(batch)
         started = time.perf_counter()
@@ -120,8 +145,11 @@ def measure(
     return r
 
 
+DEFAULT_VARIANTS = ("fp32", "bf16", "int8-dynamic", "fp32+lookup", "bf16+lookup")
+
+
 def run(
-    variants: tuple[str, ...] = ("fp32", "bf16", "int8-dynamic"),
+    variants: tuple[str, ...] = DEFAULT_VARIANTS,
     *,
     adapter: Any = None,
     new_tokens: int = 64,
@@ -137,23 +165,35 @@ def run(
     base, tok = load_model(adapter=adapter or builtin_adapter(), dtype="float32")
     plans = [p.plan for p in held_out_pairs(max(16, quality_plans))]
     reference: list[list[int]] | None = None
+    plain: dict[str, tuple[list[list[int]], dict[int, float]]] = {}
     results = []
     for name in variants:
+        precision = name.removesuffix("+lookup")
+        lookup = name != precision
         model = _variant(base, name)
-        writer = ReplyWriter(model, tok)
+        writer = ReplyWriter(model, tok, lookup_tokens=LOOKUP_TOKENS if lookup else 0)
         _greedy(writer, plans[:1], 4)  # warm-up (and compilation)
         outs = _greedy(writer, plans[:quality_plans], quality_tokens)
-        r = measure(writer, plans, new_tokens=new_tokens)
+        known = plain[precision][1] if lookup and precision in plain else None
+        r = measure(writer, plans, new_tokens=new_tokens, known=known)
         r.name = name
         if reference is None:
             reference = outs
-        r.identical = sum(a == b for a, b in zip(outs, reference, strict=True)) / len(outs)
+        if not lookup:
+            plain[precision] = (outs, r.aggregate_tps)
+        elif precision in plain:
+            r.identical_plain = _identical(outs, plain[precision][0])
+        r.identical = _identical(outs, reference)
         r.prefix_match = statistics.mean(_prefix(a, b) for a, b in zip(outs, reference, strict=True))
         r.sample = tok.decode(outs[0], skip_special_tokens=True)
         results.append(r)
         del model
     torch.set_num_threads(torch.get_num_threads())
     return results
+
+
+def _identical(outs: list[list[int]], reference: list[list[int]]) -> float:
+    return sum(a == b for a, b in zip(outs, reference, strict=True)) / len(outs)
 
 
 def _prefix(a: list[int], b: list[int]) -> float:
@@ -165,7 +205,7 @@ def _prefix(a: list[int], b: list[int]) -> float:
     return n / max(len(a), len(b), 1)
 
 
-def markdown(results: list[VariantResult], *, new_tokens: int = 64) -> str:
+def markdown(results: list[VariantResult], *, new_tokens: int = 64, quality_tokens: int = 96) -> str:
     import torch
 
     fp32 = results[0]
@@ -174,15 +214,20 @@ def markdown(results: list[VariantResult], *, new_tokens: int = 64) -> str:
         f"{torch.__version__}, {torch.get_num_threads()} threads; 1-minute load average {os.getloadavg()[0]:.1f} when the run "
         "ended (other work on the machine shows up here as lower numbers). "
         f"Greedy decoding of {new_tokens} new tokens per request (forced length), KV cache on; "
-        "SmolLM2-135M with the shipped adapter merged.",
+        "SmolLM2-135M with the shipped adapter merged. `+lookup`: prompt-lookup decoding "
+        f"({LOOKUP_TOKENS} guessed tokens per step from the longest matching {LOOKUP_NGRAM}-gram of the prompt), which the writer uses for "
+        "single requests; batched requests decode without it, so the concurrent columns repeat the "
+        "precision's own. Output compared on greedy replies written one at a time, up to "
+        f"{quality_tokens} tokens.",
         "",
-        "| variant | first token (ms) | single-stream tok/s | ×fp32 | 4 concurrent tok/s | 8 concurrent | 16 concurrent | 16 conc. ×fp32 single | identical replies vs fp32 | tokens before first difference |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| variant | first token (ms) | single-stream tok/s | ×fp32 | 4 concurrent tok/s | 8 concurrent | 16 concurrent | 16 conc. ×fp32 single | identical replies vs fp32 | tokens before first difference | identical vs same precision without lookup |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r.name} | {r.first_token_ms:.0f} | {r.single_tps:.1f} | {r.single_tps / fp32.single_tps:.2f} | "
             f"{r.aggregate_tps.get(4, 0):.0f} | {r.aggregate_tps.get(8, 0):.0f} | {r.aggregate_tps.get(16, 0):.0f} | "
-            f"{r.aggregate_tps.get(16, 0) / fp32.single_tps:.1f} | {r.identical:.2f} | {r.prefix_match:.2f} |"
+            f"{r.aggregate_tps.get(16, 0) / fp32.single_tps:.1f} | {r.identical:.2f} | {r.prefix_match:.2f} | "
+            f"{'' if r.identical_plain is None else f'{r.identical_plain:.2f}'} |"
         )
     return "\n".join(lines)

@@ -57,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--adapter", type=Path, default=None)
     e.add_argument("--doc", type=Path, default=DOC)
     b = sub.add_parser("bench", help="tokens/s and first-token latency per precision")
-    b.add_argument("--variants", nargs="+", default=["fp32", "bf16", "int8-dynamic"])
+    b.add_argument(
+        "--variants",
+        nargs="+",
+        default=["fp32", "bf16", "int8-dynamic", "fp32+lookup", "bf16+lookup"],
+        help="fp32, bf16, int8-dynamic, bf16-compiled; a +lookup suffix adds prompt-lookup decoding",
+    )
     b.add_argument("--new-tokens", type=int, default=64)
     b.add_argument("--doc", type=Path, default=DOC)
     args = parser.parse_args(argv)
