@@ -118,6 +118,12 @@ class Datasets:
         test = [t for t, _ in data["test"]] + [t for t, _ in data["oos_test"]]
         return Split(train, test), dict(by_domain)
 
+    def clinc150_out_of_scope(self) -> list[str]:
+        """CLINC150's out-of-scope train and val queries (general questions no intent covers; no test)."""
+        base = _require(self.root, "clinc150")
+        data = json.loads((base / "data_full.json").read_text(encoding="utf-8"))
+        return [t for t, _ in data["oos_train"]] + [t for t, _ in data["oos_val"]]
+
     def bitext(self) -> tuple[Split, Split]:
         """(customer instructions, assistant responses), 80/20 stratified by intent."""
         base = _require(self.root, "bitext_customer_support")
@@ -150,6 +156,16 @@ class Datasets:
         for r in _csv(base / "harmbench_behaviors_text_test.csv"):
             test[r["FunctionalCategory"]].append(text(r))
         return train, dict(test)
+
+    def harmbench_val_requests(self) -> list[str]:
+        """The request sentence alone of each HarmBench val behaviour that comes with a context paragraph
+        (training only): the input check also scores a long message's first and last paragraph alone."""
+        base = _require(self.root, "safety_harmbench")
+        return [
+            r["Behavior"]
+            for r in _csv(base / "harmbench_behaviors_text_val.csv")
+            if (r.get("ContextString") or "").strip()
+        ]
 
     def jailbreakbench(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         """(train, test) JailbreakBench texts: 'goals' and 'prompts', split by behaviour index."""

@@ -37,6 +37,7 @@ from kefu.safety.heads import (
     save_embedding_heads,
     save_hashed_model,
 )
+from kefu.safety.rules import SHOP_TOPIC
 from kefu.safety.segments import is_prose, sentences
 from kefu.safety.training import handwritten as hw
 from kefu.safety.training import shop_text
@@ -45,9 +46,12 @@ from kefu.safety.training.datasets import SEED, Datasets, without
 CACHE = Path("/tmp/kefu-safety-cache")
 CLINC_SAMPLE = 6000
 BITEXT_ANSWER_SENTENCES = 3000
-OFF_TOPIC_SAMPLE = 1500
+OFF_TOPIC_SAMPLE = 3000
 SHOP_DOMAINS = {"banking", "credit_cards"}
 HIDDEN = (256,)
+ALPHA = 1e-3
+HARD_WEIGHT = 4.0
+"""Loss weight of each hard negative (edgy but benign customer text) in the jailbreak and harmful heads."""
 TOXICITY_PARAMS = {
     "char_ngrams": [2, 5],
     "char_features": 2**18,
@@ -140,12 +144,23 @@ def _threshold(probs: np.ndarray, y: np.ndarray, max_fpr: float, floor: float, c
     return float(min(max(value, floor), ceiling))
 
 
-def _fit_mlp(x: np.ndarray, y: np.ndarray, oversample: int) -> Any:
+def _fit_mlp(x: np.ndarray, y: np.ndarray, oversample: int, weight: np.ndarray | None = None) -> Any:
     from sklearn.neural_network import MLPClassifier
 
     idx = np.concatenate([np.arange(len(y)), np.repeat(np.flatnonzero(y == 1), oversample)])
-    model = MLPClassifier(HIDDEN, alpha=1e-3, max_iter=200, random_state=SEED % 2**31)
-    return model.fit(x[idx], y[idx])
+    model = MLPClassifier(HIDDEN, alpha=ALPHA, max_iter=200, random_state=SEED % 2**31)
+    return model.fit(x[idx], y[idx], sample_weight=None if weight is None else weight[idx])
+
+
+def _average_logits(models: Sequence[Any]) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """K one-hidden-layer MLPs whose output logits are averaged are one MLP with K times the hidden units:
+    the hidden layers side by side, the output weights divided by K. So the shipped head keeps its format."""
+    k = len(models)
+    w0 = np.concatenate([m.coefs_[0] for m in models], axis=1)
+    b0 = np.concatenate([m.intercepts_[0] for m in models])
+    w1 = np.concatenate([m.coefs_[1] for m in models], axis=0) / k
+    b1 = np.mean([m.intercepts_[1] for m in models], axis=0)
+    return (w0, w1), (b0, b1)
 
 
 def fit_head(
@@ -158,28 +173,44 @@ def fit_head(
     ceiling: float = 0.95,
     hard: np.ndarray | None = None,
     max_hard_fpr: float = 0.01,
+    hard_weight: float = 1.0,
 ) -> tuple[EmbeddingHead, dict[str, Any]]:
-    """A 256-unit MLP head. Threshold from 5-fold out-of-fold probabilities: at most `max_fpr` of all
-    negatives and at most `max_hard_fpr` of the hard negatives (`hard` marks them) score above it."""
+    """A 256-unit MLP head, bagged over 5 folds. Threshold from the 5-fold out-of-fold probabilities: at
+    most `max_fpr` of all negatives and at most `max_hard_fpr` of the hard negatives (`hard` marks them)
+    score above it.
+
+    The shipped head is the five fold models with their logits averaged (one MLP of 5 x 256 units, see
+    `_average_logits`), not a sixth model refit on everything: one MLP trained on a few hundred
+    oversampled positives is overconfident on words it has only seen in attacks ("execute", "explode"),
+    and the average of five is better calibrated at no cost in speed that matters (one more matrix
+    product of 384 x 1280). `hard_weight` counts each hard negative (edgy but benign customer text) that
+    many times in the loss, so a few hundred of them are not drowned by twenty thousand easy ones."""
     from sklearn.model_selection import StratifiedKFold
 
     oversample = max(1, int(round((y == 0).sum() / max(1, (y == 1).sum()) / 2)))
+    weight = None
+    if hard is not None and hard.any() and hard_weight != 1.0:
+        weight = np.where(hard, hard_weight, 1.0)
     probs = np.zeros(len(y))
+    models = []
     for tr, va in StratifiedKFold(5, shuffle=True, random_state=SEED % 2**31).split(x, y):
-        probs[va] = _fit_mlp(x[tr], y[tr], oversample).predict_proba(x[va])[:, 1]
+        model = _fit_mlp(x[tr], y[tr], oversample, None if weight is None else weight[tr])
+        probs[va] = model.predict_proba(x[va])[:, 1]
+        models.append(model)
     threshold = _threshold(probs, y, max_fpr, floor, ceiling)
     if hard is not None and hard.any():
         hard_threshold = _threshold(probs[hard], np.zeros(int(hard.sum())), max_hard_fpr, floor, ceiling)
         threshold = max(threshold, hard_threshold)
-    model = _fit_mlp(x, y, oversample)
+    weights, biases = _average_logits(models)
     head = EmbeddingHead(
         name,
-        tuple(w.astype(np.float32) for w in model.coefs_),
-        tuple(b.astype(np.float32) for b in model.intercepts_),
+        tuple(w.astype(np.float32) for w in weights),
+        tuple(b.astype(np.float32) for b in biases),
         threshold,
     )
     info = {
-        "model": f"MLP {HIDDEN} ReLU, positives oversampled x{oversample}",
+        "model": f"MLP {HIDDEN} ReLU x5 folds (logits averaged), positives oversampled x{oversample}"
+        + (f", hard negatives weighted x{hard_weight:g}" if weight is not None else ""),
         "threshold": threshold,
         "positives": int(y.sum()),
         "negatives": int((y == 0).sum()),
@@ -219,15 +250,21 @@ def build_training_sets(data: Datasets) -> dict[str, Any]:
         "hw-hard": hw.HARD_NEGATIVES,
         "shop-turns": shop_text.customer_turns(),
     }
-    harmful = without(adv.train + hb_train + jbb_train["goals"] + hw.HARMFUL_REQUESTS, tests)
+    hb_requests = data.harmbench_val_requests()
+    harmful = without(adv.train + hb_train + hb_requests + jbb_train["goals"] + hw.HARMFUL_REQUESTS, tests)
     jailbreak = without(sr_train + jbb_train["prompts"] + hw.JAILBREAKS, tests)
     off_topic = [q for d, qs in clinc_domains.items() if d not in SHOP_DOMAINS for q in qs]
+    # an instruction slipped into a document is any task for an assistant that is not the document's own
+    # business: BIPIA's train attacks, off-topic requests and general questions, harmful tasks
+    general_questions = [q for q in data.clinc150_out_of_scope() if not SHOP_TOPIC.search(q)]
     injection_pos = without(
         bipia_train["attacks"]
         + hw.INJECTED_DOC_LINES
         + hw.JAILBREAKS
         + _sample(off_topic, OFF_TOPIC_SAMPLE, "offtopic")
-        + _sample(adv.train, 150, "adv-inj"),
+        + general_questions
+        + _sample(adv.train, 150, "adv-inj")
+        + _sample(hb_requests + jbb_train["goals"], 150, "goals-inj"),
         tests,
     )
     injection_neg = {
@@ -323,10 +360,14 @@ def train(data_root: str | Path | None = None, out: str | Path | None = None) ->
     hard_benign = np.concatenate([np.full(len(t), n in hard_parts) for n, t in sets["benign"].items()])
     x, y = _stack([(harmful_v, 1), (benign, 0)])
     hard = np.concatenate([np.zeros(len(harmful_v), bool), hard_benign])
-    heads["harmful"], card["heads"]["harmful"] = fit_head("harmful", x, y, max_fpr=0.002, hard=hard)
+    heads["harmful"], card["heads"]["harmful"] = fit_head(
+        "harmful", x, y, max_fpr=0.002, hard=hard, hard_weight=HARD_WEIGHT
+    )
     x, y = _stack([(jail_v, 1), (benign, 0)])
     hard = np.concatenate([np.zeros(len(jail_v), bool), hard_benign])
-    heads["jailbreak"], card["heads"]["jailbreak"] = fit_head("jailbreak", x, y, max_fpr=0.002, hard=hard)
+    heads["jailbreak"], card["heads"]["jailbreak"] = fit_head(
+        "jailbreak", x, y, max_fpr=0.002, hard=hard, hard_weight=HARD_WEIGHT
+    )
     x, y = _stack([(inj_pos, 1), (inj_neg, 0)])
     heads["injection"], card["heads"]["injection"] = fit_head("injection", x, y, max_fpr=0.01, floor=0.5)
     for name, (vecs, owner, n) in {
