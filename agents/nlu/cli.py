@@ -1,6 +1,6 @@
 """`kefu train intent`, `kefu train sentiment` and `kefu bench nlu-public`, as one argparse program.
 
-python -m kefu.agents.nlu.cli intent --data FILE [--out DIR] [--method frozen|finetune]
+python -m kefu.agents.nlu.cli intent --data FILE [--validation FILE] [--out DIR] [--method frozen|finetune]
 python -m kefu.agents.nlu.cli sentiment [--data DATASETS] [--out DIR]
 python -m kefu.agents.nlu.cli bench [--data DATASETS] [--doc docs/benchmarks_nlu.md]
 """
@@ -116,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--out", type=Path, default=Path("intent-model"))
     i.add_argument("--method", choices=["frozen", "finetune"], default="frozen")
     i.add_argument("--val-fraction", type=float, default=0.15)
+    i.add_argument(
+        "--validation",
+        type=Path,
+        default=None,
+        help="a separate validation file (instead of --val-fraction); its oos rows set the threshold and "
+        "the training file's oos rows then train an out-of-scope class",
+    )
     i.add_argument("--epochs", type=int, default=6)
     i.add_argument("--lr", type=float, default=1e-4)
     i.add_argument("--batch-size", type=int, default=32)
@@ -153,7 +160,12 @@ def main(argv: list[str] | None = None) -> int:
             device=args.device,
         )
         model = train_intent_model(
-            data, method=args.method, val_fraction=args.val_fraction, seed=args.seed, settings=settings
+            data,
+            method=args.method,
+            val_fraction=args.val_fraction,
+            seed=args.seed,
+            settings=settings,
+            validation=read_labelled(args.validation) if args.validation else None,
         )
         print(f"wrote {model.save(args.out)}")
         print(json.dumps(model.report, indent=1))

@@ -120,3 +120,16 @@ def test_contrastive_tuning_a_tiny_set_runs_and_the_tuned_encoder_reads_it(tmp_p
     v = TunedEncoder(out).encode(["where is my parcel", "where's my package", "book a table for two"])
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2]  # two parcel questions stay closer than a parcel and a booking
+
+
+def test_the_train_intent_command_takes_a_separate_validation_file(tmp_path: Path):
+    from kefu.agents.nlu.cli import main
+
+    train, val = _split(EXAMPLES)
+    for name, data in (("train.csv", train), ("val.csv", val)):
+        rows = "".join(f'"{t}",{lab}\n' for t, lab in data.pairs())
+        (tmp_path / name).write_text("text,label\n" + rows, encoding="utf-8")
+    args = ["intent", "--data", str(tmp_path / "train.csv"), "--validation", str(tmp_path / "val.csv")]
+    assert main([*args, "--out", str(tmp_path / "m")]) == 0
+    model = IntentModel.load(tmp_path / "m")
+    assert OOS_CLASS in model.head.labels and model.report["val_examples"] == len(val) - 2
