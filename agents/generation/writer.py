@@ -31,7 +31,8 @@ from kefu.agents.generation.plan import ReplyPlan
 Mode = Literal["generated", "regenerated", "fallback"]
 
 LOOKUP_TOKENS = 10
-"""Prompt-lookup guesses per step (tuned on the benchmark plans)."""
+"""Prompt-lookup guesses per step. Not tuned: 10, 20 and 40 all kept the output identical, and the
+speed differences were within the noise of a shared machine."""
 LOOKUP_NGRAM = 3
 """Longest n-gram of the last tokens searched for in the prompt."""
 
