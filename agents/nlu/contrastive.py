@@ -9,8 +9,8 @@ intents, and every other positive in the batch is a negative), which uses a batc
 step scores `batch_size`² pairs for 2 × `batch_size` encoder passes. Settings follow SetFit's published
 defaults where they apply (learning rate 2e-5, one pass, warm-up 10%); none was tuned on test data.
 
-The result is a plain transformers checkpoint (`save_pretrained`), read by `TunedEncoder` the way the
-packaged model is read (mean pooling, L2 normalisation).
+The result is a plain transformers checkpoint (`save_pretrained`), read by `tuned_encoder` with kefu's own
+MiniLM encoder (mean pooling, L2 normalisation).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from kefu.encoder import MiniLMEncoder
 
-__all__ = ["ContrastiveSettings", "TunedEncoder", "contrastive_tune"]
+__all__ = ["ContrastiveSettings", "contrastive_tune", "tuned_encoder"]
 
 
 @dataclass(frozen=True)
@@ -112,28 +112,7 @@ def contrastive_tune(
     return Path(out)
 
 
-class TunedEncoder:
-    """Unit-length mean-pooled vectors from a tuned checkpoint (same reading as the packaged encoder)."""
-
-    def __init__(self, path: str | Path, *, max_length: int = 64, batch_size: int = 64) -> None:
-        self.path = Path(path)
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self._model: Any = None
-        self._tokenizer: Any = None
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-
-        if self._model is None:
-            self._tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
-            self._model = AutoModel.from_pretrained(str(self.path), local_files_only=True).eval()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), self._model.config.hidden_size), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                v = _mean_pool(self._model, self._tokenizer, [texts[i] for i in idx], self.max_length)
-                out[idx] = v.float().cpu().numpy()
-        return out
+def tuned_encoder(path: str | Path, *, max_length: int = 64) -> MiniLMEncoder:
+    """The encoder reading a `contrastive_tune` checkpoint: kefu's MiniLM encoder on that folder, in float32
+    (the precision the checkpoint was tuned and benchmarked in), truncating at the tuning's `max_length`."""
+    return MiniLMEncoder(path, precision="float32", max_tokens=max_length)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from kefu.agents.nlu.contrastive import TunedEncoder, contrastive_tune
+from kefu.agents.nlu.contrastive import contrastive_tune, tuned_encoder
 from kefu.agents.nlu.finetune import FineTunedClassifier, FineTuneSettings, fine_tune
 from kefu.agents.nlu.frozen_head import fit_linear_head
 from kefu.agents.nlu.intent_training import accuracy, train_intent_model
@@ -232,7 +232,7 @@ def bench_banking77(
         if not (setfit_10shot / "config.json").exists():
             log(f"contrastive (SetFit-style) tuning on the 10-shot set → {setfit_10shot}")
             contrastive_tune(shot.texts, shot.labels, setfit_10shot, log=log)
-        tuned_enc = TunedEncoder(setfit_10shot)
+        tuned_enc = tuned_encoder(setfit_10shot)
         sf_head = fit_linear_head(tuned_enc.encode(shot.texts), shot.labels, label_names=names)
         sf10 = sf_head.probabilities(tuned_enc.encode(test.texts))
         rows = out["10-shot"]

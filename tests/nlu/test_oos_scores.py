@@ -111,13 +111,13 @@ def test_a_format_1_directory_still_loads(tmp_path: Path):
 
 @pytest.mark.slow
 def test_contrastive_tuning_a_tiny_set_runs_and_the_tuned_encoder_reads_it(tmp_path: Path):
-    from kefu.agents.nlu.contrastive import ContrastiveSettings, TunedEncoder, contrastive_tune
+    from kefu.agents.nlu.contrastive import ContrastiveSettings, contrastive_tune, tuned_encoder
 
     data = LabelledTexts.from_mapping({k: v[:4] for k, v in EXAMPLES.items() if k != "oos"})
     settings = ContrastiveSettings(pairs_per_example=1, batch_size=4, max_length=16)
     out = contrastive_tune(data.texts, data.labels, tmp_path / "tuned", settings=settings, log=lambda _: None)
     assert (out / "config.json").is_file()
-    v = TunedEncoder(out).encode(["where is my parcel", "where's my package", "book a table for two"])
+    v = tuned_encoder(out).encode(["where is my parcel", "where's my package", "book a table for two"])
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2]  # two parcel questions stay closer than a parcel and a booking
 
