@@ -20,6 +20,7 @@ vectors, threshold from val) it lifted out-of-scope recall from 0.73 to 0.83 at 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,9 +47,14 @@ class NeighbourScore:
     near_mean: float
     near_std: float
 
+    @functools.cached_property
+    def _train32(self) -> np.ndarray:
+        """The training vectors in float32, converted once (not on every message)."""
+        return np.asarray(self.vectors, dtype=np.float32)
+
     def similarity(self, vectors: np.ndarray, chunk: int = 1024) -> np.ndarray:
         """Mean cosine similarity of each row to its `k` nearest training vectors."""
-        train = np.asarray(self.vectors, dtype=np.float32)
+        train = self._train32
         k = min(self.k, len(train))
         rows = np.asarray(vectors, dtype=np.float32)
         out = np.empty(len(rows), dtype=np.float64)
