@@ -19,7 +19,7 @@ import numpy as np
 
 from kefu.encoder import encode_cached as _kernel_encode_cached
 from kefu.safety.config import CheckConfig, SafetyConfig
-from kefu.safety.encoder import Encoder, max_by_owner, shared_encoder, windows
+from kefu.safety.encoder import Encoder, max_by_owner, shared_encoder, window_pieces
 from kefu.safety.heads import Models
 from kefu.safety.verdicts import Action, Verdict
 
@@ -30,13 +30,8 @@ def encode_cached(texts: Sequence[str], encoder: Encoder) -> tuple[np.ndarray, n
     The vectors come from the process-wide cache in `kefu.encoder`, so a message the safety layer has
     read is not encoded again by the sentiment head (a short message is its own single window).
     """
-    pieces: list[str] = []
-    owner: list[int] = []
-    for i, text in enumerate(texts):
-        for piece in windows(text):
-            pieces.append(piece)
-            owner.append(i)
-    return _kernel_encode_cached(pieces, encoder), np.asarray(owner, dtype=np.int64)
+    pieces, owner = window_pieces(texts)
+    return _kernel_encode_cached(pieces, encoder), owner
 
 
 @dataclass

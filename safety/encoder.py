@@ -34,6 +34,7 @@ __all__ = [
     "model_path",
     "shared_encoder",
     "use_encoder",
+    "window_pieces",
     "windows",
 ]
 
@@ -70,16 +71,22 @@ def windows(text: str, *, words: int = WINDOW_WORDS, stride: int = WINDOW_STRIDE
     return [" ".join(tokens[s : s + words]) for s in starts]
 
 
-def embed_windows(texts: Sequence[str], encoder: Encoder | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Embed each text as its windows in one batch: (vectors, owner) where owner[i] is the text of row i."""
+def window_pieces(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Every text's windows in order, and owner[i] = the index of the text piece i comes from."""
     pieces: list[str] = []
     owner: list[int] = []
     for i, text in enumerate(texts):
         for piece in windows(text):
             pieces.append(piece)
             owner.append(i)
+    return pieces, np.asarray(owner, dtype=np.int64)
+
+
+def embed_windows(texts: Sequence[str], encoder: Encoder | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Embed each text as its windows in one batch: (vectors, owner) where owner[i] is the text of row i."""
+    pieces, owner = window_pieces(texts)
     vectors = (encoder or shared_encoder()).encode(pieces) if pieces else np.zeros((0, DIMENSION), np.float32)
-    return vectors, np.asarray(owner, dtype=np.int64)
+    return vectors, owner
 
 
 def max_by_owner(scores: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
