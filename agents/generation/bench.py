@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from kefu.agents.generation.decoding import batched_decode
 from kefu.agents.generation.plan import ReplyPlan
 from kefu.agents.generation.writer import LOOKUP_NGRAM, LOOKUP_TOKENS, ReplyWriter
 
@@ -32,6 +33,10 @@ class VariantResult:
     aggregate_tps: dict[int, float] = field(default_factory=dict)
     identical: float = 1.0
     prefix_match: float = 1.0
+    batched_identical: float | None = None
+    """Greedy replies decoded as one micro-batch, identical to the same plans written one at a time."""
+    padded_tps: float | None = None
+    """The largest batch as one padded `generate` call (the baseline for `batched_decode`)."""
     identical_plain: float | None = None
     """`+lookup` variants: identical replies vs the same precision without lookup."""
     sample: str = ""
@@ -99,9 +104,13 @@ def measure(
     batches: tuple[int, ...] = (4, 8, 16),
     repeats: int = 5,
     known: dict[int, float] | None = None,
+    padded_baseline: bool = True,
 ) -> VariantResult:
     """`known`: aggregate rates already measured for the same model (a `+lookup` variant batches
-    without lookup, like the writer, so its batched rows are its precision's)."""
+    without lookup, like the writer, so its batched rows are its precision's). Concurrent requests
+    are decoded as the writer's micro-batches are (`batched_decode`, the system prompt's cache kept
+    across batches as in a running writer); `padded_baseline` also times the largest batch as one
+    padded `generate` call, the way the writer batched before."""
     import torch
 
     known = known or {}
@@ -131,7 +140,22 @@ def measure(
             r.aggregate_tps[n] = known[n]
             continue
         batch = [plans[i % len(plans)] for i in range(n)]
-        enc = writer._encode(batch)
+        prompts = [writer._prompt_ids(p) for p in batch]
+        started = time.perf_counter()
+        with torch.inference_mode():
+            batched_decode(
+                writer.model,
+                prompts,
+                max_new_tokens=new_tokens,
+                min_new_tokens=new_tokens,
+                eos_ids=writer._eos_ids(),
+                pad_id=writer.tokenizer.pad_token_id,
+                prefix=writer._prefix,
+            )
+        r.aggregate_tps[n] = n * new_tokens / (time.perf_counter() - started)
+    if padded_baseline and batches:
+        n = max(batches)
+        enc = writer._encode([plans[i % len(plans)] for i in range(n)])
         started = time.perf_counter()
         with torch.inference_mode():
             writer.model.generate(
@@ -141,7 +165,7 @@ def measure(
                 do_sample=False,
                 pad_token_id=writer.tokenizer.pad_token_id,
             )
-        r.aggregate_tps[n] = n * new_tokens / (time.perf_counter() - started)
+        r.padded_tps = n * new_tokens / (time.perf_counter() - started)
     return r
 
 
@@ -175,12 +199,13 @@ def run(
         _greedy(writer, plans[:1], 4)  # warm-up (and compilation)
         outs = _greedy(writer, plans[:quality_plans], quality_tokens)
         known = plain[precision][1] if lookup and precision in plain else None
-        r = measure(writer, plans, new_tokens=new_tokens, known=known)
+        r = measure(writer, plans, new_tokens=new_tokens, known=known, padded_baseline=not lookup)
         r.name = name
         if reference is None:
             reference = outs
         if not lookup:
             plain[precision] = (outs, r.aggregate_tps)
+            r.batched_identical = _identical(_batched(writer, plans[:quality_plans], quality_tokens), outs)
         elif precision in plain:
             r.identical_plain = _identical(outs, plain[precision][0])
         r.identical = _identical(outs, reference)
@@ -190,6 +215,23 @@ def run(
         del model
     torch.set_num_threads(torch.get_num_threads())
     return results
+
+
+def _batched(writer: ReplyWriter, plans: list[ReplyPlan], new_tokens: int) -> list[list[int]]:
+    """Greedy replies of `plans` decoded as one micro-batch, with the end token kept (as `_greedy`'s)."""
+    import torch
+
+    with torch.inference_mode():
+        rows = batched_decode(
+            writer.model,
+            [writer._prompt_ids(p) for p in plans],
+            max_new_tokens=new_tokens,
+            eos_ids=writer._eos_ids(),
+            pad_id=writer.tokenizer.pad_token_id,
+            prefix=writer._prefix,
+        )
+    eos = writer.tokenizer.eos_token_id
+    return [row + [eos] if len(row) < new_tokens else row for row in rows]
 
 
 def _identical(outs: list[list[int]], reference: list[list[int]]) -> float:
@@ -217,17 +259,26 @@ def markdown(results: list[VariantResult], *, new_tokens: int = 64, quality_toke
         "SmolLM2-135M with the shipped adapter merged. `+lookup`: prompt-lookup decoding "
         f"({LOOKUP_TOKENS} guessed tokens per step from the longest matching {LOOKUP_NGRAM}-gram of the prompt), which the writer uses for "
         "single requests; batched requests decode without it, so the concurrent columns repeat the "
-        "precision's own. Output compared on greedy replies written one at a time, up to "
-        f"{quality_tokens} tokens.",
+        "precision's own. Concurrent requests are decoded as the writer's micro-batches are "
+        "(`batched_decode`: each prompt prefilled alone on the cached system prompt, then one decoding "
+        "batch); the `padded generate` column is the same 16 requests as one padded `generate` call, "
+        "how the writer batched before. Output compared on greedy replies written one at a time, up to "
+        f"{quality_tokens} tokens; `batched identical` compares the same plans decoded as one micro-batch "
+        "with them written one at a time.",
         "",
-        "| variant | first token (ms) | single-stream tok/s | ×fp32 | 4 concurrent tok/s | 8 concurrent | 16 concurrent | 16 conc. ×fp32 single | identical replies vs fp32 | tokens before first difference | identical vs same precision without lookup |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| variant | first token (ms) | single-stream tok/s | ×fp32 | 4 concurrent tok/s | 8 concurrent | 16 concurrent | 16 conc. ×fp32 single | 16 conc., padded generate | identical replies vs fp32 | tokens before first difference | identical vs same precision without lookup | batched identical to one at a time |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r.name} | {r.first_token_ms:.0f} | {r.single_tps:.1f} | {r.single_tps / fp32.single_tps:.2f} | "
             f"{r.aggregate_tps.get(4, 0):.0f} | {r.aggregate_tps.get(8, 0):.0f} | {r.aggregate_tps.get(16, 0):.0f} | "
-            f"{r.aggregate_tps.get(16, 0) / fp32.single_tps:.1f} | {r.identical:.2f} | {r.prefix_match:.2f} | "
-            f"{'' if r.identical_plain is None else f'{r.identical_plain:.2f}'} |"
+            f"{r.aggregate_tps.get(16, 0) / fp32.single_tps:.1f} | {_opt(r.padded_tps, '.0f')} | "
+            f"{r.identical:.2f} | {r.prefix_match:.2f} | {_opt(r.identical_plain, '.2f')} | "
+            f"{_opt(r.batched_identical, '.2f')} |"
         )
     return "\n".join(lines)
+
+
+def _opt(value: float | None, spec: str) -> str:
+    return "" if value is None else format(value, spec)

@@ -11,7 +11,9 @@ restates the plan's draft almost word for word (order ids, item lists, addresses
 are guessed by copying what followed the last few tokens in the prompt, and one forward pass checks
 all the guesses. Greedy output stays the model's own (a guess is kept only where it equals the argmax);
 the speed-up is measured by `kefu bench generation`. transformers supports it for one sequence only, so
-micro-batches of several requests use plain batched `generate`.
+micro-batches of several requests (and sampled retries) go through `decoding.batched_decode`: each
+prompt is prefilled on its own on top of the system prompt's cached keys and values, then all decode
+together, so a short plan does not pay for the longest one's padding.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kefu.agents.generation.decoding import PrefixCache, batched_decode, prefix_cache
 from kefu.agents.generation.grounding import GroundingResult, check, required_facts
 from kefu.agents.generation.plan import ReplyPlan
 
@@ -113,6 +116,8 @@ class ReplyWriter:
         self._queue: queue.Queue[_Request] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._model_lock = threading.Lock()
+        self._prefix = PrefixCache()
+        """Keys and values of the system prompt, computed once and shared by every request."""
 
     @classmethod
     def load(
@@ -141,9 +146,11 @@ class ReplyWriter:
         longest = max(len(self.tokenizer(p.draft, add_special_tokens=False)["input_ids"]) for p in plans)
         return min(self.max_new_tokens, int(longest * 1.4) + 48)
 
-    def _gen_kwargs(self, sample: bool, plans: list[ReplyPlan]) -> dict[str, Any]:
+    def _gen_kwargs(
+        self, sample: bool, plans: list[ReplyPlan], *, budget: int | None = None
+    ) -> dict[str, Any]:
         kw: dict[str, Any] = {
-            "max_new_tokens": self._budget(plans),
+            "max_new_tokens": budget if budget is not None else self._budget(plans),
             "pad_token_id": self.tokenizer.pad_token_id,
             "use_cache": True,
         }
@@ -151,7 +158,11 @@ class ReplyWriter:
             kw.update(do_sample=True, temperature=0.7, top_p=0.9)
         else:
             kw.update(
-                do_sample=False, temperature=None, top_p=None, top_k=None, **self.lookup_kwargs(len(plans))
+                do_sample=False,
+                temperature=None,
+                top_p=None,
+                top_k=None,
+                **self.lookup_kwargs(len(plans) or 1),
             )
         return kw
 
@@ -162,20 +173,63 @@ class ReplyWriter:
         return {"prompt_lookup_num_tokens": self.lookup_tokens, "max_matching_ngram_size": self.lookup_ngram}
 
     def generate_batch(self, plans: list[ReplyPlan], *, sample: bool = False) -> list[tuple[str, int]]:
-        """One `generate` call for all `plans`: (text, tokens generated) each."""
+        """All `plans` decoded together: (text, tokens generated) each.
+
+        A single greedy request goes through `generate` with prompt lookup (on top of the cached
+        system-prompt prefix); several requests, or a sampled retry, through `batched_decode`, which
+        prefills each prompt on its own and decodes them as one batch.
+        """
         import torch
 
-        enc = self._encode(plans)
+        prompts = [self._prompt_ids(p) for p in plans]
+        budget = self._budget(plans)
         with self._model_lock, torch.inference_mode():
-            if sample:
-                torch.manual_seed(self.seed)
-            out = self.model.generate(**enc, **self._gen_kwargs(sample, plans))
-        new = out[:, enc["input_ids"].shape[1] :]
-        results = []
-        for row in new:
-            n = int((row != self.tokenizer.pad_token_id).sum())
-            results.append((self.tokenizer.decode(row, skip_special_tokens=True).strip(), n))
-        return results
+            if len(plans) == 1 and not sample and self.lookup_tokens > 0:
+                rows = [self._generate_one(prompts[0], budget)]
+            else:
+                generator = torch.Generator().manual_seed(self.seed) if sample else None
+                rows = batched_decode(
+                    self.model,
+                    prompts,
+                    max_new_tokens=budget,
+                    eos_ids=self._eos_ids(),
+                    pad_id=self.tokenizer.pad_token_id,
+                    prefix=self._prefix,
+                    sample=sample,
+                    generator=generator,
+                )
+        return [(self.tokenizer.decode(row, skip_special_tokens=True).strip(), len(row)) for row in rows]
+
+    def _prompt_ids(self, plan: ReplyPlan) -> list[int]:
+        return [int(t) for t in self._encode([plan])["input_ids"][0]]
+
+    def _eos_ids(self) -> set[int]:
+        configured = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        ids = set(configured if isinstance(configured, list) else [configured])
+        ids.add(self.tokenizer.eos_token_id)
+        return {int(i) for i in ids if i is not None}
+
+    def _generate_one(self, prompt: list[int], budget: int, **extra: Any) -> list[int]:
+        """Greedy `generate` for one prompt, with prompt lookup unless turned off. Call it holding the
+        model lock.
+
+        Without lookup the system-prompt prefix comes from the shared cache, so the first token waits
+        only for the plan's own tokens. With lookup it does not: transformers 5.24's assisted decoding
+        given a prefilled cache changed the greedy output in our check (the same call without lookup
+        did not), so lookup prefills the whole prompt.
+        """
+        import torch
+
+        kwargs = {**self._gen_kwargs(False, [], budget=budget), **extra}
+        if self.lookup_tokens <= 0:
+            n, shared = self._prefix.prefix_for(self.model, [prompt])
+            if n:
+                kwargs["cache"] = prefix_cache(self.model, shared)
+        ids = torch.tensor([prompt])
+        out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs)
+        eos = self._eos_ids()
+        row = [int(t) for t in out[0, len(prompt) :]]
+        return [t for t in row if t not in eos and t != self.tokenizer.pad_token_id]
 
     def _check(self, text: str, plan: ReplyPlan, *, complete: bool = True) -> GroundingResult:
         """Grounded (no fact outside the plan) and, with `complete` and `require_facts`, complete (every
@@ -324,7 +378,7 @@ class StreamedReply:
 
         w = self.writer
         started = time.perf_counter()
-        enc = w._encode([self.plan])
+        prompt = w._prompt_ids(self.plan)
         streamer = TextIteratorStreamer(w.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=120)
         stop = threading.Event()
 
@@ -343,9 +397,9 @@ class StreamedReply:
 
             try:
                 with w._model_lock, torch.inference_mode():
-                    w.model.generate(
-                        **enc,
-                        **w._gen_kwargs(False, [self.plan]),
+                    w._generate_one(
+                        prompt,
+                        w._budget([self.plan]),
                         streamer=streamer,
                         stopping_criteria=StoppingCriteriaList([_Stop()]),
                     )
