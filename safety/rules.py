@@ -157,11 +157,43 @@ _MAKE = (
     r"(?:write|compose|draft|generate|create|produce|craft|develop|design|outline|give\s+(?:me\s+)?|provide|"
     r"describe|explain|list|suggest|summari[sz]e|convince|persuade|teach\s+me|identify|determine)"
 )
+_PRODUCE = r"(?:write|compose|draft|generate|create|produce|craft|develop|design|build|code|program)"
+_NOT_OBJECT = r"(?!(?:against|from|avoid|remove|detect|about|on|of|without|to)\b)"
+_ARTEFACTS = (
+    r"(?:(?:injection|xss|attack|exploit|malicious|shell(?:code)?)\s+payloads?|malware|ransomware|spyware|"
+    r"keyloggers?|rootkits?|botnets?|exploit\s+(?:code|scripts?|chains?|kits?))\b"
+)
+_INSTRUCT = r"(?:give|provide|list|suggest|describe|outline|write|detail)"
+_HOW_TO = (
+    r"(?:instructions?\s+(?:for|on|to)|(?:ways?|methods?|techniques?|tips|tactics|suggestions|advice)\s+(?:to|for|on|of)|"
+    r"how\s+(?:to|one\s+(?:could|would|can|might))|how\s+(?:someone|a\s+person|people)\s+(?:could|would|can|might))"
+)
 
 SCOPE = (
     _r(
         "generation_request",
         rf"{_START}{_ASK}{_MAKE}\b.{{0,80}}?\b(?:{_GENRES[3:-1]}|notes?\b|posts?\b|in\s+(?:graphic|vivid|gory|explicit)\s+detail|(?:next\s+)?steps\s+(?:to|for)|code\s+(?:for|to|that))",
+        0.8,
+        unless=_SHOP,
+        whole=True,
+    ),
+    # code by another name: an order to build attack code names the artefact ("develop a SQL injection
+    # payload") rather than saying "code". Production verbs only, with the artefact as their object
+    # (a few words apart), so questions about such things ("explain what ransomware is", "how do I
+    # remove malware") are not requests to write one.
+    _r(
+        "malicious_code_request",
+        rf"{_START}{_ASK}{_PRODUCE}(?:\s+{_NOT_OBJECT}[\w'/-]+){{0,4}}?\s+{_ARTEFACTS}",
+        0.8,
+        unless=_SHOP,
+        whole=True,
+    ),
+    # a how-to guide by another name: "give instructions for ...", "suggest ways to ...", "describe how to
+    # ..." asks for the same guide as "write a step-by-step guide to ..." ("explain how to" is left out:
+    # customers say it about their own card or account)
+    _r(
+        "how_to_request",
+        rf"{_START}{_ASK}{_INSTRUCT}\b(?:\s+[\w'/-]+){{0,4}}?\s+{_HOW_TO}",
         0.8,
         unless=_SHOP,
         whole=True,
