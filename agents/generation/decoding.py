@@ -94,7 +94,7 @@ def batched_decode(
         keys = torch.cat([_left_pad(kv[layer][0], width) for kv in per_prompt])
         values = torch.cat([_left_pad(kv[layer][1], width) for kv in per_prompt])
         stacked.append((keys, values))
-    cache = _cache(model, stacked)
+    cache = _preallocated_cache(model, stacked, width + max_new_tokens)
     batch = len(prompts)
     mask = torch.zeros((batch, width + 1), dtype=torch.long)
     for i, n in enumerate(lengths):
@@ -147,6 +147,17 @@ def _cache(model: Any, layers: list[tuple[Any, Any]]) -> Any:
     return DynamicCache(ddp_cache_data=layers or None, config=model.config)
 
 
+def _preallocated_cache(model: Any, layers: list[tuple[Any, Any]], capacity: int) -> Any:
+    """A cache whose layers write each step's keys and values into room reserved up front.
+
+    transformers' dynamic layers concatenate every step, copying the whole batch's cache (16 requests
+    × 30 layers × a few hundred positions) once per token; here a step writes one column.
+    """
+    cache = _cache(model, [])
+    cache.layers = [_ReservedLayer(k, v, capacity) for k, v in layers]
+    return cache
+
+
 def _slice(layers: list[tuple[Any, Any]], n: int) -> list[tuple[Any, Any]]:
     return [(k[:, :, :n], v[:, :, :n]) for k, v in layers]
 
@@ -176,3 +187,55 @@ def _common_length(a: list[int], b: list[int]) -> int:
             break
         n += 1
     return n
+
+
+def _reserved_layer_class() -> type:
+    from transformers.cache_utils import DynamicLayer
+
+    class ReservedLayer(DynamicLayer):  # type: ignore[misc]
+        """A `DynamicLayer` over preallocated storage: `keys`/`values` are views of the filled part."""
+
+        def __init__(self, keys: Any, values: Any, capacity: int) -> None:
+            import torch
+
+            super().__init__()
+            b, h, n, d = keys.shape
+            self._k = torch.empty((b, h, max(capacity, n), d), dtype=keys.dtype, device=keys.device)
+            self._v = torch.empty_like(self._k)
+            self._k[:, :, :n] = keys
+            self._v[:, :, :n] = values
+            self._n = n
+            self.device = keys.device
+            self.is_initialized = True
+            self.keys, self.values = self._k[:, :, :n], self._v[:, :, :n]
+
+        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            n, k = self._n, key_states.shape[2]
+            if n + k > self._k.shape[2]:  # out of room: fall back to growing
+                self.keys = self._k = _grow(self._k[:, :, :n], key_states)
+                self.values = self._v = _grow(self._v[:, :, :n], value_states)
+                self._n = n + k
+                return self.keys, self.values
+            self._k[:, :, n : n + k] = key_states
+            self._v[:, :, n : n + k] = value_states
+            self._n = n + k
+            self.keys, self.values = self._k[:, :, : n + k], self._v[:, :, : n + k]
+            return self.keys, self.values
+
+    return ReservedLayer
+
+
+def _grow(t: Any, new: Any) -> Any:
+    import torch
+
+    return torch.cat([t, new], dim=2)
+
+
+def _ReservedLayer(keys: Any, values: Any, capacity: int) -> Any:  # noqa: N802 (a class, made lazily)
+    global _RESERVED
+    if _RESERVED is None:
+        _RESERVED = _reserved_layer_class()
+    return _RESERVED(keys, values, capacity)
+
+
+_RESERVED: type | None = None
