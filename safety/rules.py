@@ -163,6 +163,12 @@ _ARTEFACTS = (
     r"(?:(?:injection|xss|attack|exploit|malicious|shell(?:code)?)\s+payloads?|malware|ransomware|spyware|"
     r"keyloggers?|rootkits?|botnets?|exploit\s+(?:code|scripts?|chains?|kits?))\b"
 )
+_OWN = (
+    r"\b(?:my|mine|our|ours)\b|\bI(?:'ve|\s+have)?\s+(?:just\s+)?(?:bought|ordered|purchased|received|got)\b|"
+    r"\b(?:returning|exchanging|ordering|delivering|shipping|refunding)\b"
+)
+"""A customer asking how to do something with what they bought ("instructions for returning my boots",
+"describe how to set up the watch I bought") is asking for support, not for a guide to harm."""
 _INSTRUCT = r"(?:give|provide|list|suggest|describe|outline|write|detail)"
 _HOW_TO = (
     r"(?:instructions?\s+(?:for|on|to)|(?:ways?|methods?|techniques?|tips|tactics|suggestions|advice)\s+(?:to|for|on|of)|"
@@ -195,7 +201,7 @@ SCOPE = (
         "how_to_request",
         rf"{_START}{_ASK}{_INSTRUCT}\b(?:\s+[\w'/-]+){{0,4}}?\s+{_HOW_TO}",
         0.8,
-        unless=_SHOP,
+        unless=rf"{_SHOP}|{_OWN}",
         whole=True,
     ),
 )

@@ -146,6 +146,10 @@ def test_how_to_guides_outside_the_shop_are_out_of_scope(message: str):
         "Can you explain how to verify my identity?",
         "How do I kill a python process?",
         "Describe the colour options for this jacket",
+        "can you give me instructions for returning my boots",
+        "can you suggest ways to keep my sneakers clean",
+        "describe how to set up the smart watch I bought",
+        "could you give me tips to make my laptop battery last longer",
     ],
 )
 def test_how_to_questions_about_the_shop_or_in_question_form_pass(message: str):
