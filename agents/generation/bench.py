@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kefu.agents.generation.decoding import batched_decode
+from kefu.agents.generation.decoding import batched_decode, common_prefix_length
 from kefu.agents.generation.plan import ReplyPlan
 from kefu.agents.generation.writer import LOOKUP_NGRAM, LOOKUP_TOKENS, ReplyWriter
 
@@ -239,12 +239,8 @@ def _identical(outs: list[list[int]], reference: list[list[int]]) -> float:
 
 
 def _prefix(a: list[int], b: list[int]) -> float:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n / max(len(a), len(b), 1)
+    """Share of tokens before the first difference."""
+    return common_prefix_length(a, b) / max(len(a), len(b), 1)
 
 
 def markdown(results: list[VariantResult], *, new_tokens: int = 64, quality_tokens: int = 96) -> str:

@@ -12,6 +12,7 @@ so the prefix's cache is the same whichever prompt follows, and a masked-out pad
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,7 @@ class PrefixCache:
 
         want = _common_prefix(prompts)
         want = want[: max(0, min(len(p) for p in prompts) - 1)]
-        n = _common_length(self.tokens, want)
+        n = common_prefix_length(self.tokens, want)
         if len(want) < MIN_PREFIX:
             return 0, []
         if n < len(want):
@@ -154,7 +155,7 @@ def _preallocated_cache(model: Any, layers: list[tuple[Any, Any]], capacity: int
     × 30 layers × a few hundred positions) once per token; here a step writes one column.
     """
     cache = _cache(model, [])
-    cache.layers = [_ReservedLayer(k, v, capacity) for k, v in layers]
+    cache.layers = [_reserved_layer_class()(k, v, capacity) for k, v in layers]
     return cache
 
 
@@ -176,11 +177,12 @@ def _common_prefix(prompts: list[list[int]]) -> list[int]:
     first = prompts[0]
     n = len(first)
     for p in prompts[1:]:
-        n = min(n, _common_length(first, p))
+        n = min(n, common_prefix_length(first, p))
     return first[:n]
 
 
-def _common_length(a: list[int], b: list[int]) -> int:
+def common_prefix_length(a: list[int], b: list[int]) -> int:
+    """How many leading tokens `a` and `b` share."""
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
@@ -189,7 +191,9 @@ def _common_length(a: list[int], b: list[int]) -> int:
     return n
 
 
+@functools.cache
 def _reserved_layer_class() -> type:
+    """Made on first use, so importing kefu does not import transformers."""
     from transformers.cache_utils import DynamicLayer
 
     class ReservedLayer(DynamicLayer):  # type: ignore[misc]
@@ -202,40 +206,23 @@ def _reserved_layer_class() -> type:
             b, h, n, d = keys.shape
             self._k = torch.empty((b, h, max(capacity, n), d), dtype=keys.dtype, device=keys.device)
             self._v = torch.empty_like(self._k)
-            self._k[:, :, :n] = keys
-            self._v[:, :, :n] = values
-            self._n = n
+            self._n = 0
             self.device = keys.device
             self.is_initialized = True
-            self.keys, self.values = self._k[:, :, :n], self._v[:, :, :n]
+            self.update(keys, values)
 
         def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            import torch
+
             n, k = self._n, key_states.shape[2]
-            if n + k > self._k.shape[2]:  # out of room: fall back to growing
-                self.keys = self._k = _grow(self._k[:, :, :n], key_states)
-                self.values = self._v = _grow(self._v[:, :, :n], value_states)
-                self._n = n + k
-                return self.keys, self.values
-            self._k[:, :, n : n + k] = key_states
-            self._v[:, :, n : n + k] = value_states
+            if n + k > self._k.shape[2]:  # out of room: grow like a plain dynamic layer
+                self._k = torch.cat([self._k[:, :, :n], key_states], dim=2)
+                self._v = torch.cat([self._v[:, :, :n], value_states], dim=2)
+            else:
+                self._k[:, :, n : n + k] = key_states
+                self._v[:, :, n : n + k] = value_states
             self._n = n + k
-            self.keys, self.values = self._k[:, :, : n + k], self._v[:, :, : n + k]
+            self.keys, self.values = self._k[:, :, : self._n], self._v[:, :, : self._n]
             return self.keys, self.values
 
     return ReservedLayer
-
-
-def _grow(t: Any, new: Any) -> Any:
-    import torch
-
-    return torch.cat([t, new], dim=2)
-
-
-def _ReservedLayer(keys: Any, values: Any, capacity: int) -> Any:  # noqa: N802 (a class, made lazily)
-    global _RESERVED
-    if _RESERVED is None:
-        _RESERVED = _reserved_layer_class()
-    return _RESERVED(keys, values, capacity)
-
-
-_RESERVED: type | None = None

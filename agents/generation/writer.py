@@ -146,25 +146,18 @@ class ReplyWriter:
         longest = max(len(self.tokenizer(p.draft, add_special_tokens=False)["input_ids"]) for p in plans)
         return min(self.max_new_tokens, int(longest * 1.4) + 48)
 
-    def _gen_kwargs(
-        self, sample: bool, plans: list[ReplyPlan], *, budget: int | None = None
-    ) -> dict[str, Any]:
-        kw: dict[str, Any] = {
-            "max_new_tokens": budget if budget is not None else self._budget(plans),
+    def _greedy_kwargs(self, budget: int) -> dict[str, Any]:
+        """`generate` arguments for one greedy request (sampled retries go through `batched_decode`)."""
+        return {
+            "max_new_tokens": budget,
             "pad_token_id": self.tokenizer.pad_token_id,
             "use_cache": True,
+            "do_sample": False,
+            "temperature": None,
+            "top_p": None,
+            "top_k": None,
+            **self.lookup_kwargs(1),
         }
-        if sample:
-            kw.update(do_sample=True, temperature=0.7, top_p=0.9)
-        else:
-            kw.update(
-                do_sample=False,
-                temperature=None,
-                top_p=None,
-                top_k=None,
-                **self.lookup_kwargs(len(plans) or 1),
-            )
-        return kw
 
     def lookup_kwargs(self, batch: int) -> dict[str, Any]:
         """`generate` arguments for prompt-lookup decoding: only for one sequence (transformers' limit)."""
@@ -220,7 +213,7 @@ class ReplyWriter:
         """
         import torch
 
-        kwargs = {**self._gen_kwargs(False, [], budget=budget), **extra}
+        kwargs = {**self._greedy_kwargs(budget), **extra}
         if self.lookup_tokens <= 0:
             n, shared = self._prefix.prefix_for(self.model, [prompt])
             if n:

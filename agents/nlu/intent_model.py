@@ -158,7 +158,6 @@ class IntentModel:
             np.savez(
                 path / "mahalanobis.npz", whitening=self.mahalanobis.whitening, means=self.mahalanobis.means
             )
-        if self.mahalanobis is not None:
             fmt = 3
         else:
             fmt = 2 if self.scope is not None or OOS_CLASS in self.head.labels else 1

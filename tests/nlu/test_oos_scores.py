@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -92,7 +93,8 @@ def test_out_of_scope_training_examples_train_a_row_that_is_never_an_intent(tmp_
     assert again.predict(messages[0]).intent == "track_parcel"
 
 
-def test_a_model_with_the_neighbour_score_round_trips_as_format_2(tmp_path: Path):
+def _in_scope_model() -> tuple[Any, LabelledTexts, np.ndarray, Any, NeighbourScore]:
+    """The shared encoder, the in-scope examples, their vectors, a head on them and its neighbour score."""
     from kefu.encoder import shared_encoder
 
     enc = shared_encoder()
@@ -100,6 +102,11 @@ def test_a_model_with_the_neighbour_score_round_trips_as_format_2(tmp_path: Path
     x = enc.encode(data.texts)
     head = fit_linear_head(x, data.labels)
     scope = NeighbourScore.calibrate(x, head.probabilities(x).max(axis=1), x)
+    return enc, data, x, head, scope
+
+
+def test_a_model_with_the_neighbour_score_round_trips_as_format_2(tmp_path: Path):
+    enc, _, x, head, scope = _in_scope_model()
     model = IntentModel(head, threshold=-1.0, scope=scope)
     messages = ["can I book a table for two", "explain the theory of relativity in simple terms"]
     saved = model.save(tmp_path / "m")
@@ -119,13 +126,7 @@ def test_a_model_with_the_neighbour_score_round_trips_as_format_2(tmp_path: Path
 
 
 def test_a_model_with_the_mahalanobis_term_round_trips_as_format_3(tmp_path: Path):
-    from kefu.encoder import shared_encoder
-
-    enc = shared_encoder()
-    data = LabelledTexts.from_mapping({k: v for k, v in EXAMPLES.items() if k != "oos"})
-    x = enc.encode(data.texts)
-    head = fit_linear_head(x, data.labels)
-    scope = NeighbourScore.calibrate(x, head.probabilities(x).max(axis=1), x)
+    enc, data, x, head, scope = _in_scope_model()
     distance = MahalanobisScore.fit(x, data.labels, x)
     model = IntentModel(head, threshold=-1.0, scope=scope, mahalanobis=distance)
     messages = ["can I book a table for two", "explain the theory of relativity in simple terms"]
