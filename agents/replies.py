@@ -303,6 +303,19 @@ def offer_person(upset: bool) -> str:
     return "I seem to be missing what you need. Would you like me to connect you with a person? Just say 'human'."
 
 
+def complaint() -> str:
+    """An upset message with no request we can act on: acknowledge it, ask what happened, offer a person."""
+    return (
+        "I'm sorry, that's not the experience we want you to have. Tell me what went wrong (an order number "
+        "helps) and I'll look into it right away, or I can connect you with a person: just say 'human'."
+    )
+
+
+def apology() -> str:
+    """Said before the reply to an upset message, when the reply itself does not apologise."""
+    return "I'm sorry about the trouble."
+
+
 def policy(section_title: str, text: str) -> str:
     return f"From our policy ({section_title}):\n{text}\nIs there anything I can do for one of your orders?"
 

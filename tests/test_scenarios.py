@@ -1,6 +1,6 @@
 """The shipped demo-shop scenarios, run through the scenario runner on fresh shops.
 
-`make test` runs a fast subset covering every flow; the whole suite (91 conversations, a few
+`make test` runs a fast subset covering every flow; the whole suite (97 conversations, a few
 minutes) runs with `-m slow` and must pass at ≥ 90% with zero policy violations.
 """
 
@@ -28,6 +28,10 @@ FAST = [
     "refuse_cancel_partners_order",
     "refuse_second_exchange_same_order",
     "mixed_cancel_and_change_payment",
+    "detour_never_mind_then_status",
+    "detour_never_mind_before_confirming",
+    "detour_items_by_position",
+    "detour_complaint_then_person",
 ]
 ALL = {s.id: s for s in load_scenarios()}
 

@@ -75,6 +75,8 @@ class Dialog:
     """Times suggestions were shown in this session (offered unasked at most once)."""
     frustrated: bool = False
     """The customer complained or sounded upset: no upselling for the rest of the session."""
+    upset_now: bool = False
+    """The latest customer message sounded upset: the next reply acknowledges it first."""
     negative_turns: int = 0
     """Customer messages in a row that the sentiment model read as negative."""
     misunderstood: int = 0

@@ -30,13 +30,23 @@ from kefu.agents.confirmation import is_explicit_yes
 from kefu.agents.nlu import catalog_match as cm
 from kefu.agents.nlu import entities as ent
 from kefu.agents.nlu.intents import IntentClassifier, load_examples
-from kefu.agents.nlu.sentiment import read_sentiment
+from kefu.agents.nlu.sentiment import is_upset, read_sentiment
 from kefu.agents.policy_notes import best_section
 from kefu.tools.plugins import ToolSpec
 
 STATE_KEY = "kefu_dialog"
 _CHANGE_OF_MIND = re.compile(
     r"\b(actually|instead|rather|never ?mind|forget (it|that|about)|scratch that|changed my mind)\b", re.I
+)
+# "Never mind" with no new request: the customer drops what we were doing.
+_ABANDON = re.compile(
+    r"\b(never ?mind|forget (it|that|about (it|that))|scratch that|changed my mind|don'?t bother|"
+    r"stop (that|this|it)|not anymore|no longer (want|need) (it|to|that))\b",
+    re.I,
+)
+# A question about something else ("which orders do I have?") does not answer "which items?".
+_QUESTION = re.compile(
+    r"^\s*(which|what|where|when|why|how|who|can|could|do|does|did|is|are|will|would|have|has)\b|\?\s*$", re.I
 )
 # While a write waits for its yes, only words that name another request move away from it.
 _TASK_WORDS = {
@@ -182,6 +192,10 @@ class EmbeddedBrain(BaseChatModel):
 
         self._hear_identity(d, text)
         mood = read_sentiment(text)
+        # Acknowledged out loud only when clearly upset (a mild "never mind" reads negative too).
+        d.upset_now = (
+            mood.upset and (mood.score <= UPSET_SCORE or is_upset(text)) and not _ABANDON.search(text)
+        )
         if mood.upset:
             d.frustrated = True
         d.negative_turns = d.negative_turns + 1 if mood.label == "negative" else 0
@@ -209,7 +223,7 @@ class EmbeddedBrain(BaseChatModel):
             requested = ["change_order_address" if ent.order_ids(text) else "change_user_address"]
         if requested:
             first, rest = requested[0], requested[1:]
-            fills_question = d.asked is not None and _answers(d.asked, text)
+            fills_question = d.asked is not None and _answers(d.asked, text, d.orders.get(d.order_id or ""))
             if d.task is None:
                 d.start(first)
                 d.queue.extend(t for t in rest if t not in d.queue)
@@ -238,6 +252,11 @@ class EmbeddedBrain(BaseChatModel):
                 d.queue.extend(t for t in rest if t not in d.queue)
             if d.task in d.queue:
                 d.queue.remove(d.task)
+        elif d.task is not None and _ABANDON.search(text) and not _has_details(text):
+            d.queue.clear()
+            d.order_queue = []
+            d.declined_now = True  # nothing was changed: say so and ask what else
+            return
 
         oids = ent.order_ids(text)
         if not oids and _OTHER_ORDER.search(text):
@@ -513,6 +532,8 @@ class EmbeddedBrain(BaseChatModel):
             return reply(say.greet())
         if heard == "goodbye":
             return reply(say.goodbye())
+        if d.upset_now and heard in ("out_of_scope", "unknown", "deny", "inform"):
+            return self._complaint(d)
         if heard in ("out_of_scope", "unknown") and "search_knowledge" in self.tool_names and d.last_text:
             # not a request we know: the business's own documents may still answer it
             d.start("policy_question")
@@ -717,6 +738,8 @@ class EmbeddedBrain(BaseChatModel):
                     if n not in picked:
                         picked.append(n)
         picked = [n for n in picked if n not in kept]
+        if not picked and d.task_texts:  # "the first one", "the last two"
+            picked = _ordinal_items(d.task_texts[-1], len(order["items"]))
         if not picked and len(order["items"]) == 1:
             return list(order["items"])
         if not picked and d.focus_products:  # "switch it to the silver one" after asking about the lamp
@@ -757,6 +780,9 @@ class EmbeddedBrain(BaseChatModel):
             return call("list_all_product_types", {})
         text = " ".join(d.task_texts[-2:])
         names = cm.match_products(text, d.product_types)
+        if not names and d.upset_now:
+            d.finish()  # a complaint the classifier took for a product question: no catalogue listing
+            return self._complaint(d)
         if not names:
             d.finish()
             return reply(say.product_unknown(d.product_types))
@@ -769,6 +795,11 @@ class EmbeddedBrain(BaseChatModel):
         wanted = {m.keys[0]: m.value for m in mentions}
         d.finish()
         return reply(say.product(product, wanted or None))
+
+    def _complaint(self, d: Dialog) -> Step:
+        """An upset message with nothing to act on: acknowledge it and offer a person (a yes hands over)."""
+        d.offered_person = d.person_offer_open = True
+        return reply(say.complaint())
 
     def _may_suggest(self, d: Dialog) -> bool:
         """Offer suggestions unasked only once per session, never to an upset customer, never after a
@@ -853,8 +884,11 @@ def _has_details(text: str) -> bool:
     return bool(ent.order_ids(text) or ent.payment_hint(text) or ent.address(text) or ent.cancel_reason(text))
 
 
-def _answers(asked: str, text: str) -> bool:
-    """Does the message answer what we asked (so a stray intent guess does not derail the task)?"""
+def _answers(asked: str, text: str, order: dict[str, Any] | None = None) -> bool:
+    """Does the message answer what we asked (so a stray intent guess does not derail the task)?
+
+    For "which items?" a short reply counts unless it is a question or a change of mind that names none of
+    the order's items: "which orders do I have?" or "never mind, where is my order?" moves on."""
     if asked == "auth":
         return bool(ent.emails(text) or ent.zip_codes(text))
     if asked == "order":
@@ -865,7 +899,11 @@ def _answers(asked: str, text: str) -> bool:
         return ent.payment_hint(text) is not None
     if asked == "address":
         return ent.address(text) is not None or ent.says_default_address(text)
-    return asked in ("items", "options") and len(text.split()) <= 12
+    if asked not in ("items", "options"):
+        return False
+    if order is not None and (ent.mentions_all(text) or cm.match_items(text, order["items"])):
+        return True
+    return len(text.split()) <= 12 and not _QUESTION.search(text) and not _CHANGE_OF_MIND.search(text)
 
 
 def _mentions_for(item: dict[str, Any], product: dict[str, Any], texts: list[str]) -> list[cm.OptionMention]:
@@ -930,6 +968,8 @@ def _starts_with_yes(text: str) -> bool:
 
 
 NEGATIVE_TURNS_BEFORE_OFFER = 2
+UPSET_SCORE = -0.8
+"""Sentiment score (positive minus negative probability) at or below which a reply starts with an apology."""
 MISUNDERSTOOD_BEFORE_OFFER = 2
 
 
@@ -940,6 +980,7 @@ def _offer_person_if_stuck(d: Dialog, step: Step) -> Step:
     are where a bot loses customers; a person can then take over with the whole conversation.
     """
     text = step.text or ""
+    upset_now, d.upset_now = d.upset_now, False
     missed = text.startswith((say.didnt_understand()[:30], say.out_of_scope()[:30]))
     d.misunderstood = d.misunderstood + 1 if missed else 0
     if (
@@ -948,13 +989,55 @@ def _offer_person_if_stuck(d: Dialog, step: Step) -> Step:
         or d.awaiting_yes
         or d.task == "human_agent"
         or "with a person" in text
-    ):
-        return step
+    ) or (d.negative_turns < NEGATIVE_TURNS_BEFORE_OFFER and d.misunderstood < MISUNDERSTOOD_BEFORE_OFFER):
+        return _acknowledged(step) if upset_now and not d.handed_off else step
     upset = d.negative_turns >= NEGATIVE_TURNS_BEFORE_OFFER
-    if not upset and d.misunderstood < MISUNDERSTOOD_BEFORE_OFFER:
-        return step
     d.offered_person = d.person_offer_open = True
     return reply(f"{text}\n\n{say.offer_person(upset=upset)}")
+
+
+_ORDINALS = {
+    "first": 0,
+    "1st": 0,
+    "second": 1,
+    "2nd": 1,
+    "third": 2,
+    "3rd": 2,
+    "fourth": 3,
+    "4th": 3,
+    "fifth": 4,
+}
+# An ordinal counts only as a pointer into the list: "the first one", "the second and the last one"
+# (not "the first time", "my last order").
+_ORDINAL = re.compile(
+    r"\b(?:the )?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|last)"
+    r"(?: (one|item|two|three)\b|(?=\s*(?:$|,|\.|!|\band\b|&)))",
+    re.I,
+)
+
+
+def _ordinal_items(text: str, count: int) -> list[int]:
+    """Positions in the listed items that 'the first one', 'the second and third', 'the last one' point at."""
+    picked: list[int] = []
+    for m in _ORDINAL.finditer(text):
+        word, tail = m.group(1).lower(), (m.group(2) or "").lower()
+        if word == "last":
+            n = {"two": 2, "three": 3}.get(tail, 1)
+            positions = list(range(max(0, count - n), count))
+        elif word == "first" and tail in ("two", "three"):
+            positions = list(range(min(count, {"two": 2, "three": 3}[tail])))
+        else:
+            positions = [_ORDINALS[word]] if _ORDINALS[word] < count else []
+        picked += [p for p in positions if p not in picked]
+    return picked
+
+
+def _acknowledged(step: Step) -> Step:
+    """The reply to an upset message starts by acknowledging it, unless it already apologises."""
+    text = step.text or ""
+    if "sorry" in text[:80].lower():
+        return step
+    return reply(f"{say.apology()} {text}")
 
 
 def _summary(d: Dialog) -> str:
