@@ -143,6 +143,14 @@ def ask_payment(methods: list[dict[str, Any]], purpose: str) -> str:
     return f"Which payment method should {purpose}?\n{listed}"
 
 
+def refund_method_unavailable(method: dict[str, Any]) -> str:
+    """The customer named a refund method they do not have (a gift card, say): where the refund can go."""
+    return (
+        "I don't see that payment method on your account; a refund can go only to the original payment "
+        f"method or to a gift card you already have, so it will go to your {payment_method_text(method)}."
+    )
+
+
 def ask_options(item: dict[str, Any], product: dict[str, Any]) -> str:
     choices: dict[str, set[str]] = {}
     for v in product["variants"].values():
@@ -328,6 +336,18 @@ def knowledge_answer(passage: dict[str, Any]) -> str:
     """The best passage, quoted, with where it comes from."""
     where = passage.get("heading") or passage.get("source", "our policy")
     return f"{passage['text'].strip()}\n(Source: {where}, {passage['source']}.) " + anything_else()
+
+
+def knowledge_unsure(passage: dict[str, Any]) -> str:
+    """The nearest passage when it may not answer the question: shown as such, with a person offered."""
+    where = passage.get("heading") or passage.get("source", "our policy")
+    question = passage.get("question")
+    lead = f' under "{question}"' if question else ""
+    return (
+        f"I'm not sure I have the answer to that. The closest I found{lead}:\n{passage['text'].strip()}\n"
+        f"(Source: {where}, {passage['source']}.) If that doesn't answer your question, I can connect you "
+        "with a person: just say 'human'."
+    )
 
 
 def knowledge_not_found() -> str:

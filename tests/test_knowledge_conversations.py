@@ -63,3 +63,19 @@ def test_a_document_added_by_another_process_shows_in_the_next_turn(
     assert any(s["source"] == "holidays.md" for s in reply.sources)
     with KnowledgeBase(kb_dir) as other:
         other.delete("holidays.md")
+
+
+def test_a_question_the_documents_only_come_near_gets_the_closest_passage_marked_unsure(bot: Assistant):
+    """The demo shop's documents say when orders ship, not whether they go abroad: the bot shows what it
+    found as the closest passage, says it is not sure, and a plain yes hands the customer to a person."""
+    reply = bot.respond("do you ship internationally?", session_id="s1")
+    assert "not sure" in reply.text and "closest I found" in reply.text
+    assert reply.sources and "Source:" in reply.text
+    assert not reply.handoff
+    assert bot.respond("yes please", session_id="s1").handoff
+
+
+def test_a_question_the_documents_answer_is_not_hedged(bot: Assistant):
+    reply = bot.respond("which payment methods do you accept?", session_id="s1")
+    assert "not sure" not in reply.text
+    assert "PayPal" in reply.text and "Source:" in reply.text

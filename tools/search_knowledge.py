@@ -42,7 +42,8 @@ def search_knowledge(
 ) -> str:
     """Search the shop's policies and FAQ (shipping, returns, refunds, payment, warranty, account).
     Answer only from the passages found, and cite their source; if nothing is found, say you don't know
-    and offer a person.
+    and offer a person. When `confident` is false the passages are only the nearest ones: say you are not
+    sure they answer the question, and offer a person.
 
     Args:
         query: The customer's question, in their words.
@@ -63,7 +64,9 @@ def search_knowledge(
             "text": r.text[:1500],
             "snippet": r.snippet,
             "score": round(float(r.score), 4),
+            "confident": r.confident,
         }
         for r in results
     ]
-    return json.dumps({"found": bool(passages), "passages": passages})
+    confident = bool(results) and results[0].confident
+    return json.dumps({"found": bool(passages), "confident": confident, "passages": passages})

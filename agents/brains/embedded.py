@@ -417,6 +417,9 @@ class EmbeddedBrain(BaseChatModel):
             d.hold = True
             found = [] if error else json.loads(content).get("passages", [])
             fallback, d.kb_fallback = d.kb_fallback, False
+            if found and not json.loads(content).get("confident", True):
+                d.offered_person = d.person_offer_open = True  # a plain "yes" now hands over
+                return say.knowledge_unsure(found[0])
             if found:
                 return say.knowledge_answer(found[0])
             return say.out_of_scope() if fallback else say.knowledge_not_found()
@@ -659,6 +662,8 @@ class EmbeddedBrain(BaseChatModel):
             pm_id = self._payment(d, order, allowed)
             if pm_id is None and len(allowed) == 1:
                 pm_id = allowed[0]["id"]
+                if d.payment_text and ent.payment_hint(d.payment_text):  # they named one they don't have
+                    d.preface = f"{d.preface}\n{say.refund_method_unavailable(allowed[0])}".strip()
             if pm_id is None:
                 d.asked = "payment"
                 return reply(

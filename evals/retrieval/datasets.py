@@ -23,6 +23,9 @@ class Query:
     """Section ids ("<source>#<anchor>") that answer it; empty: out of scope, the answer is "not found"."""
     split: str
     """"dev" (used for tuning) or "heldout" / "test" (only reported)."""
+    near: bool = False
+    """Out of scope but about the shop ("do you ship internationally?"): the documents come close without
+    answering, so the right reply is "not sure" or "not found", never a confident answer."""
 
 
 def default_datasets_dir() -> Path | None:
@@ -37,7 +40,10 @@ def default_datasets_dir() -> Path | None:
 
 def demo_questions() -> list[Query]:
     data = json.loads(resources.files(__package__).joinpath(DEMO_QUESTIONS).read_text(encoding="utf-8"))
-    return [Query(q["question"], frozenset(q["relevant"]), q["split"]) for q in data["questions"]]
+    return [
+        Query(q["question"], frozenset(q["relevant"]), q["split"], bool(q.get("near", False)))
+        for q in data["questions"]
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,11 @@ class NotFoundMetrics:
             else float("nan")
         )
 
+    @property
+    def balanced(self) -> float:
+        """Mean of the two rates: each side counts the same however many questions it has."""
+        return (self.answered + self.refused) / 2
+
 
 def not_found_metrics(
     top_in_scope: Sequence[float], top_out_of_scope: Sequence[float], threshold: float

@@ -108,19 +108,38 @@ def render(results: Results, command: str) -> str:
             lines.append(
                 f"| {split} | {nf.in_scope} | {_f(nf.answered)} | {nf.out_of_scope} | {_f(nf.refused)} |"
             )
+    if results.near:
+        lines += [
+            "",
+            "### Answer, or only the closest passage",
+            "",
+            'Near questions are about the shop but not answered by its documents ("do you ship internationally?", '
+            '"is there a restocking fee?"): the nearest passage scores well above the not-found threshold. A '
+            'result below the mode\'s confident threshold is shown as "not sure, the closest I found" with a person '
+            "offered. Share of in-scope questions answered as sure, and of near questions not (shown as unsure, "
+            f"or not found); confident thresholds {dict(s.confident_score)}.",
+            "",
+            "| demo questions, mode | in scope | answered as sure | near | not as sure |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for split, nf in results.near.items():
+            lines.append(
+                f"| {split} | {nf.in_scope} | {_f(nf.answered)} | {nf.out_of_scope} | {_f(nf.refused)} |"
+            )
     lines += ["", "## Tuning (dev parts only)", ""]
     if results.tuning:
         t = results.tuning
         lines += [
             "Grid over the dense pooling (best 1, 2 or 3 records), w ∈ [0, 0.8] step 0.05 and K ∈ {2, 4, …, 128} on "
             "the demo dev questions and the Bitext dev protocol (objective: mean of recall@1 + ½·recall@3 + ½·MRR); "
-            "then, per mode, the threshold that best separates in-scope from out-of-scope demo dev questions (middle "
-            "of the best plateau). Held-out and test queries are never used for choosing.",
+            "then, per mode, the threshold that best separates in-scope from off-topic demo dev questions (middle "
+            "of the best plateau), and the confident threshold that best separates in-scope from near dev questions "
+            "(balanced accuracy, middle of the best plateau). Held-out and test queries are never used for choosing.",
             "",
             f"- best on dev: top {t.dense_top}, w = {t.bm25_weight}, K = {t.bm25_saturation}, thresholds "
-            f"{t.thresholds} (objective {_f(t.objective, 4)})",
+            f"{t.thresholds}, confident {t.confident} (objective {_f(t.objective, 4)})",
             f"- library defaults: top {s.dense_top}, w = {s.bm25_weight}, K = {s.bm25_saturation}, thresholds "
-            f"{dict(s.min_score)} (objective {_f(t.defaults_objective, 4)})",
+            f"{dict(s.min_score)}, confident {dict(s.confident_score)} (objective {_f(t.defaults_objective, 4)})",
         ]
     lines += [
         "",

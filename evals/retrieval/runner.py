@@ -86,6 +86,7 @@ class Tuning:
     bm25_saturation: float
     dense_top: int
     thresholds: dict[SearchMode, float]
+    confident: dict[SearchMode, float]
     objective: float
     defaults_objective: float
 
@@ -126,6 +127,8 @@ class Results:
     """By table row ("demo held-out", ...), then mode."""
     rrf: dict[str, RankingMetrics] = field(default_factory=dict)
     not_found: dict[str, NotFoundMetrics] = field(default_factory=dict)
+    near: dict[str, NotFoundMetrics] = field(default_factory=dict)
+    """By "split, mode": in-scope questions answered with confidence vs near questions not (hedged or refused)."""
     latency: list[LatencyRow] = field(default_factory=list)
     latency_records: int = 0
     ingest: list[IngestRow] = field(default_factory=list)
@@ -182,16 +185,33 @@ def rrf_ranks(
 def top_scores(
     suite: ScoredSuite, mode: SearchMode, settings: SearchSettings, split: str | None
 ) -> tuple[list[float], list[float]]:
-    """Best score per query, in scope and out of scope (-inf when nothing scored)."""
+    """Best score per query, in scope and off-topic (-inf when nothing scored); near questions are left out
+    (`near_scores`)."""
     inside: list[float] = []
     outside: list[float] = []
+    for query, best in _best_scores(suite, mode, settings, split):
+        if not query.near:
+            (inside if query.relevant else outside).append(best)
+    return inside, outside
+
+
+def near_scores(
+    suite: ScoredSuite, mode: SearchMode, settings: SearchSettings, split: str | None
+) -> list[float]:
+    """Best score of each near question (about the shop, not answered by its documents)."""
+    return [best for query, best in _best_scores(suite, mode, settings, split) if query.near]
+
+
+def _best_scores(
+    suite: ScoredSuite, mode: SearchMode, settings: SearchSettings, split: str | None
+) -> list[tuple[Query, float]]:
+    out: list[tuple[Query, float]] = []
     for n, (query, scores) in enumerate(suite.scored):
         if split is not None and query.split != split:
             continue
         values = suite.fused(n, mode, settings) if scores is not None else np.array([np.nan])
-        best = float(np.nanmax(values)) if np.isfinite(values).any() else -math.inf
-        (inside if query.relevant else outside).append(best)
-    return inside, outside
+        out.append((query, float(np.nanmax(values)) if np.isfinite(values).any() else -math.inf))
+    return out
 
 
 def _objective(suites: Sequence[ScoredSuite], settings: SearchSettings) -> float:
@@ -211,6 +231,20 @@ def best_threshold(suite: ScoredSuite, mode: SearchMode, settings: SearchSetting
     return round(statistics.median(plateau), 2)
 
 
+def best_confident(suite: ScoredSuite, mode: SearchMode, settings: SearchSettings) -> float:
+    """The score from which a result is shown as the answer: the threshold that best separates in-scope dev
+    questions from near ones, by balanced accuracy (there are fewer near questions), middle of the best
+    plateau. Never below the not-found threshold."""
+    inside, _ = top_scores(suite, mode, settings, "dev")
+    near = near_scores(suite, mode, settings, "dev")
+    if not near:
+        return settings.min_score.get(mode, 0.0)
+    balanced = [(not_found_metrics(inside, near, t).balanced, t) for t in THRESHOLD_GRID]
+    top = max(a for a, _ in balanced)
+    plateau = [t for a, t in balanced if a >= top - 1e-9]
+    return max(round(statistics.median(plateau), 2), settings.min_score.get(mode, 0.0))
+
+
 def tune(dev_suites: Sequence[ScoredSuite], threshold_suite: ScoredSuite, base: SearchSettings) -> Tuning:
     """Grid search of the fusion parameters on the dev queries, then of each mode's not-found threshold."""
     best: tuple[float, float, float, int] | None = None
@@ -223,7 +257,11 @@ def tune(dev_suites: Sequence[ScoredSuite], threshold_suite: ScoredSuite, base: 
     assert best is not None
     tuned = replace(base, bm25_weight=best[1], bm25_saturation=best[2], dense_top=best[3])
     thresholds = {mode: best_threshold(threshold_suite, mode, tuned) for mode in SEARCH_MODES}
-    return Tuning(best[1], best[2], best[3], thresholds, best[0], _objective(dev_suites, base))
+    confident = {
+        mode: best_confident(threshold_suite, mode, replace(tuned, min_score=thresholds))
+        for mode in SEARCH_MODES
+    }
+    return Tuning(best[1], best[2], best[3], thresholds, confident, best[0], _objective(dev_suites, base))
 
 
 def measure_latency(
@@ -346,6 +384,10 @@ def run(
                 inside, outside = top_scores(demo, mode, settings, split)
                 threshold = settings.min_score[mode]
                 results.not_found[f"{split}, {mode}"] = not_found_metrics(inside, outside, threshold)
+                near = near_scores(demo, mode, settings, split)
+                results.near[f"{split}, {mode}"] = not_found_metrics(
+                    inside, near, settings.confident_score[mode]
+                )
 
         log(f"latency index ({latency_records} records)")
         latency_kb = KnowledgeBase(store, collection="latency", settings=settings)

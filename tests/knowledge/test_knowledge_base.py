@@ -92,6 +92,18 @@ def test_not_found_below_threshold(kb, kb_dir):
     assert kb.search("what is the capital of australia", threshold=0.0)  # the near misses, on request
 
 
+def test_results_below_the_confident_score_are_marked_unsure(kb, kb_dir, tmp_path, minilm):
+    """Between the not-found threshold and the confident score a passage is only the closest one found."""
+    kb.ingest(kb_dir)
+    (hit,) = kb.search("does my toaster have a warranty", k=1)
+    assert hit.confident
+    strict = SearchSettings(confident_score={"fused": 0.99, "dense": 0.99, "bm25": 0.99})
+    with KnowledgeBase(tmp_path / "strict", settings=strict, encoder=minilm) as other:
+        other.ingest(kb_dir)
+        (hit,) = other.search("does my toaster have a warranty", k=1)
+        assert hit.passage.id == "shop/faq.json#warranty" and not hit.confident
+
+
 def test_filters(kb, kb_dir):
     kb.ingest(kb_dir)
     hits = kb.search("cancel", k=5, filters={"category": "warranty"}, threshold=0.0)

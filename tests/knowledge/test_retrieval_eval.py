@@ -23,6 +23,8 @@ def test_ranking_metrics():
 def test_not_found_metrics():
     m = not_found_metrics([0.5, 0.1], [0.05, 0.3], threshold=0.2)
     assert (m.answered, m.refused, m.accuracy) == (0.5, 0.5, 0.5)
+    m = not_found_metrics([0.5, 0.4, 0.3, 0.1], [0.05], threshold=0.2)  # balanced: each side counts the same
+    assert (m.accuracy, m.balanced) == (0.8, 0.875)
 
 
 def test_demo_questions_are_labelled_with_existing_passages():
@@ -31,6 +33,9 @@ def test_demo_questions_are_labelled_with_existing_passages():
     assert len(in_scope) >= 100
     assert Counter(q.split for q in in_scope)["heldout"] >= 40
     assert any(not q.relevant for q in questions)  # out-of-scope questions for the threshold
+    near = [q for q in questions if q.near]  # about the shop, not answered by its documents
+    assert not any(q.relevant for q in near)
+    assert Counter(q.split for q in near) == Counter({"dev": 14, "heldout": 10})
     known = {f"{f.name}#{p.anchor}" for f in DEMO_KB_FILES for p in read_file(f).passages}
     assert {r for q in questions for r in q.relevant} <= known
     assert len({q.text.casefold() for q in questions}) == len(questions)

@@ -90,6 +90,8 @@ class SearchResult:
     """Cosine similarity of the passage's best record, when dense search ran and reached it."""
     bm25_score: float | None = None
     """Raw BM25 score, when BM25 ran."""
+    confident: bool = True
+    """The score reaches the mode's `confident_score`: likely the answer, not only the nearest passage."""
 
     @property
     def source(self) -> str:
@@ -124,6 +126,12 @@ class SearchSettings:
         default_factory=lambda: {"dense": 0.35, "bm25": 0.04, "fused": 0.19}
     )
     """Per mode: results scoring below this are dropped; no result left means "not found"."""
+    confident_score: Mapping[SearchMode, float] = field(
+        default_factory=lambda: {"dense": 0.52, "bm25": 0.07, "fused": 0.27}
+    )
+    """Per mode: a result scoring below this is shown as "the closest I found", not as the answer. Between the
+    two thresholds lie the questions the documents are near but may not answer ("do you ship internationally?"
+    finds the passage on when orders ship)."""
     dense_candidates: int = 64
     """Records fetched from Chroma per query (raised to 8 × k when k is large)."""
     snippet_chars: int = 280
@@ -314,6 +322,7 @@ class Scores:
         """The best `k` passages in `mode` scoring at least `floor`."""
         dense = self.dense(settings.dense_top)
         scores = fuse(dense, self.bm25, mode, settings)
+        sure = settings.confident_score.get(mode, 0.0)
         order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")[:k]
         results: list[SearchResult] = []
         for i in (int(i) for i in order):
@@ -328,6 +337,7 @@ class Scores:
                     snippet=snippet(passage.text, settings.snippet_chars),
                     dense_score=None if np.isnan(dense[i]) else float(dense[i]),
                     bm25_score=float(self.bm25[i]) if self.bm25_ran else None,
+                    confident=score >= sure,
                 )
             )
         return results
