@@ -54,6 +54,8 @@ class ReplyPlan:
     """The write awaiting the customer's yes, in plain language."""
     notes: list[str] = field(default_factory=list)
     """Policy notes the reply must respect."""
+    unsure: bool = False
+    """The knowledge search found only passages near the question, not an answer (`confident` false)."""
 
     def to_text(self) -> str:
         """The compact text form the model reads (and the grounding check searches)."""
@@ -110,6 +112,7 @@ def plan_from_turn(
     intent = "chat"
     facts: list[tuple[str, str]] = []
     confirmation = None
+    unsure = False
     for call in tool_calls:
         intent = WRITE_INTENTS.get(call.name) or READ_INTENTS.get(call.name) or intent
         if call.result is None:
@@ -121,6 +124,8 @@ def plan_from_turn(
         except ValueError:
             result = None
         if isinstance(result, dict):
+            if call.name == "search_knowledge" and result.get("found") and result.get("confident") is False:
+                unsure = True
             if result.get("status") == "confirmation_required" or "confirmation_required" in result:
                 confirmation = str(result.get("summary") or result.get("confirmation_required") or "")
                 continue
@@ -141,4 +146,5 @@ def plan_from_turn(
         passages=passages,
         recommendations=[r for r in recs if r],
         confirmation=confirmation,
+        unsure=unsure,
     )

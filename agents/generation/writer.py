@@ -299,7 +299,9 @@ class ReplyWriter:
     ) -> tuple[str, dict[str, Any]]:
         """A turn's template reply rewritten from its plan: (text, how it was written) for `Reply`.
 
-        A confirmation request stays the template: the customer says yes to exactly that wording.
+        A confirmation request stays the template: the customer says yes to exactly that wording. So does
+        an unsure knowledge answer: its "not sure, the closest I found" and the offer of a person must reach
+        the customer as they are, and the model was not trained to keep them.
         """
         from kefu.agents.generation.plan import plan_from_turn
 
@@ -308,6 +310,8 @@ class ReplyWriter:
         )
         if plan.confirmation:
             return draft, {"mode": "template", "reason": "confirmation request"}
+        if plan.unsure:
+            return draft, {"mode": "template", "reason": "unsure knowledge answer"}
         written = self.write(plan)
         return written.text, {"intent": plan.intent, **written.as_dict()}
 

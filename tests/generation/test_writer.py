@@ -123,6 +123,30 @@ def test_a_confirmation_request_keeps_the_templates_exact_wording() -> None:
     assert text == replies.confirm(summary) and how["mode"] == "template" and w.calls == []
 
 
+def test_an_unsure_knowledge_answer_keeps_its_hedge_and_offer_of_a_person() -> None:
+    passage = {
+        "source_id": "faq.json#shipping-when",
+        "source": "faq.json",
+        "heading": "shipping",
+        "question": "When will my order ship?",
+        "text": "A pending order has not been processed yet.",
+        "snippet": "A pending order has not been processed yet.",
+        "confident": False,
+    }
+    unsure = {"found": True, "confident": False, "passages": [passage]}
+    call = ToolCallRecord("search_knowledge", {"query": "do you ship abroad?"}, result=json.dumps(unsure))
+    w = ScriptedWriter(["We ship everywhere."])
+    draft = replies.knowledge_unsure(passage)
+    text, how = w.rewrite(draft, customer="do you ship abroad?", tool_calls=[call])
+    assert (
+        text == draft and how == {"mode": "template", "reason": "unsure knowledge answer"} and w.calls == []
+    )
+    sure = {**unsure, "confident": True, "passages": [{**passage, "confident": True}]}
+    call = ToolCallRecord("search_knowledge", {"query": "when will it ship?"}, result=json.dumps(sure))
+    _, how = w.rewrite(replies.knowledge_answer(passage), customer="when will it ship?", tool_calls=[call])
+    assert how["mode"] != "template" and w.calls
+
+
 def test_a_reply_that_leaves_out_a_fact_of_the_draft_is_not_sent() -> None:
     plan = _status_plan()
     oid = plan.facts[0][1]
