@@ -24,20 +24,18 @@ _TYPED = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|#?W\d{7}|\b\d{5}\b")
 
 def customer_facts(store: Any, customer_id: str | None, messages: Iterable[BaseMessage]) -> CustomerFacts:
     """The authenticated customer's details (profile, payment methods, orders and their addresses), and
-    the emails, order ids and zip codes the customer typed themselves: these may appear in a reply."""
-    typed = [
-        match.group(0)
-        for m in messages
-        if isinstance(m, HumanMessage) and isinstance(m.content, str)
-        for match in _TYPED.finditer(m.content)
-    ]
+    the emails, order ids and zip codes the customer typed themselves: these may appear in a reply. So may
+    an address the customer typed (the new address of an order, read back for confirmation): an address
+    in a reply counts as theirs when its words appear in one of their messages."""
+    said = [m.content for m in messages if isinstance(m, HumanMessage) and isinstance(m.content, str)]
+    typed = [match.group(0) for text in said for match in _TYPED.finditer(text)]
     if customer_id is None:
-        return CustomerFacts.of(also_allowed=typed)
+        return CustomerFacts.of(addresses=said, also_allowed=typed)
     try:
         user = store.customer_details(customer_id)
     except Exception:  # an unknown id: nobody's data is allowed
-        return CustomerFacts.of(also_allowed=typed)
-    addresses = [_address(user.get("address") or {})]
+        return CustomerFacts.of(addresses=said, also_allowed=typed)
+    addresses = [_address(user.get("address") or {}), *said]
     for order_id in user.get("orders", []):
         try:
             order = store.order_details(order_id, customer_id=customer_id)

@@ -1,6 +1,6 @@
 """The shipped demo-shop scenarios, run through the scenario runner on fresh shops.
 
-`make test` runs a fast subset covering every flow; the whole suite (98 conversations, a few
+`make test` runs a fast subset covering every flow; the whole suite (100 conversations, a few
 minutes) runs with `-m slow` and must pass at ≥ 90% with zero policy violations.
 """
 
@@ -32,6 +32,7 @@ FAST = [
     "detour_never_mind_before_confirming",
     "detour_items_by_position",
     "detour_complaint_then_person",
+    "detour_new_address_is_read_back_for_confirmation",
 ]
 ALL = {s.id: s for s in load_scenarios()}
 

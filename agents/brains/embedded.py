@@ -44,6 +44,7 @@ _ABANDON = re.compile(
     r"stop (that|this|it)|not anymore|no longer (want|need) (it|to|that))\b",
     re.I,
 )
+_PRONOUN = re.compile(r"\b(it|its|that|this|that one|this one|them|they)\b", re.I)
 # A question about something else ("which orders do I have?") does not answer "which items?".
 _QUESTION = re.compile(
     r"^\s*(which|what|where|when|why|how|who|can|could|do|does|did|is|are|will|would|have|has)\b|\?\s*$", re.I
@@ -194,7 +195,9 @@ class EmbeddedBrain(BaseChatModel):
         mood = read_sentiment(text)
         # Acknowledged out loud only when clearly upset (a mild "never mind" reads negative too).
         d.upset_now = (
-            mood.upset and (mood.score <= UPSET_SCORE or is_upset(text)) and not _ABANDON.search(text)
+            mood.upset
+            and (is_upset(text) or (mood.score <= UPSET_SCORE and len(text.split()) >= 3))  # not "asdfgh"
+            and not _ABANDON.search(text)
         )
         if mood.upset:
             d.frustrated = True
@@ -785,6 +788,8 @@ class EmbeddedBrain(BaseChatModel):
             return call("list_all_product_types", {})
         text = " ".join(d.task_texts[-2:])
         names = cm.match_products(text, d.product_types)
+        if not names and d.focus_products and _PRONOUN.search(d.task_texts[-1] if d.task_texts else ""):
+            names = [d.focus_products[-1]]  # "is it available in 16GB?" after asking about the laptop
         if not names and d.upset_now:
             d.finish()  # a complaint the classifier took for a product question: no catalogue listing
             return self._complaint(d)

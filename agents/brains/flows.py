@@ -24,12 +24,12 @@ ORDER_STATUS_FOR: dict[str, tuple[str, ...] | None] = {
 # How we name each task when asking for what is missing ("I can help you ...").
 FLOW_PHRASES: dict[str, str] = {
     "order_status": "check your order",
-    "cancel_order": "cancel",
-    "return_items": "return",
-    "exchange_items": "exchange",
-    "modify_items": "change",
-    "change_order_address": "change the shipping address of",
-    "change_order_payment": "change the payment method of",
+    "cancel_order": "cancel an order",
+    "return_items": "return items",
+    "exchange_items": "exchange items",
+    "modify_items": "change the items of an order",
+    "change_order_address": "change the shipping address of an order",
+    "change_order_payment": "change the payment method of an order",
     "change_user_address": "update your address",
     "account_info": "with your account",
 }
