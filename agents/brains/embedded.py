@@ -255,7 +255,7 @@ class EmbeddedBrain(BaseChatModel):
                 d.queue.extend(t for t in rest if t not in d.queue)
             if d.task in d.queue:
                 d.queue.remove(d.task)
-        elif d.task is not None and _ABANDON.search(text) and not _has_details(text):
+        elif d.task is not None and _abandons(text):
             d.queue.clear()
             d.order_queue = []
             d.declined_now = True  # nothing was changed: say so and ask what else
@@ -888,6 +888,18 @@ def _source(pm_id: str) -> str:
         if pm_id.startswith("paypal")
         else "credit_card"
     )
+
+
+def _abandons(text: str) -> bool:
+    """'Never mind', 'forget it': the customer drops the task. Not 'scratch that, keep it black but make it
+    the 1000ml one', where 'scratch that' corrects a detail and the rest of the message says how."""
+    if not _ABANDON.search(text) or _has_details(text):
+        return False
+    rest = _ABANDON.sub(" ", text)
+    return len(rest.split()) <= 5 and not _GOES_ON.search(rest)
+
+
+_GOES_ON = re.compile(r"\b(but|instead|rather|keep|make it|like|want|change|switch|size|colou?r)\b", re.I)
 
 
 def _has_details(text: str) -> bool:
