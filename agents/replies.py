@@ -319,6 +319,14 @@ def complaint() -> str:
     )
 
 
+def beyond_us() -> str:
+    """A formal complaint or compensation: a person's decision, so say so and offer one."""
+    return (
+        "I'm sorry about that. A formal complaint or compensation is something our team decides, not me: I can "
+        "connect you with a person (just say 'human'), or help with a return or an exchange of the item."
+    )
+
+
 def apology() -> str:
     """Said before the reply to an upset message, when the reply itself does not apologise."""
     return "I'm sorry about the trouble."

@@ -75,6 +75,8 @@ class Dialog:
     """Times suggestions were shown in this session (offered unasked at most once)."""
     frustrated: bool = False
     """The customer complained or sounded upset: no upselling for the rest of the session."""
+    complaint_now: bool = False
+    """The latest message asks for what only a person can do (a formal complaint, compensation)."""
     upset_now: bool = False
     """The latest customer message sounded upset: the next reply acknowledges it first."""
     negative_turns: int = 0

@@ -70,9 +70,14 @@ _ASKS_SUGGESTION = re.compile(
 _SIMILAR = re.compile(r"\b(similar|like (the|my|a|an)|alternatives?|instead of|other than)\b", re.I)
 _WANTS_HUMAN = re.compile(
     r"\b((talk|speak|chat) (to|with) (a |an |your )?(real |actual |live )?(human|person|manager|supervisor|agent|"
-    r"representative|rep|someone|somebody)|(get|give|transfer|connect) me (to )?(a |an )?(real |live )?(human|person|"
-    r"manager|supervisor|agent|representative)|human agent|real person|live agent|escalate)\b",
+    r"representative|rep|someone|somebody)|(get|give|transfer|connect|put) me (through )?(to |with )?(a |an )?"
+    r"(real |live )?(human|person|manager|supervisor|agent|representative|someone|somebody)|human agent|real person|"
+    r"live agent|escalate)\b",
     re.I,
+)
+# Requests no tool can serve and a person must: a formal complaint, compensation.
+_BEYOND_US = re.compile(
+    r"\b((file|make|lodge|submit|register) (a |an )?(formal |official )?complaint|compensat(e|ion))\b", re.I
 )
 _ITEM_CLAUSES = re.compile(r"[,;.!?]|\bbut\b|\bthough\b|\bexcept\b", re.I)
 _KEEP = re.compile(
@@ -174,7 +179,7 @@ class EmbeddedBrain(BaseChatModel):
         d.calls_this_turn = 0
         d.last_text = text
         offer_open, d.person_offer_open = d.person_offer_open, False
-        d.confirmed_now = d.declined_now = d.other_customer = False
+        d.confirmed_now = d.declined_now = d.other_customer = d.complaint_now = False
         d.last_error = None
         pred = self.classifier.predict(text)
         intent = pred.intent if pred.confidence >= 0.2 else "unknown"
@@ -211,6 +216,12 @@ class EmbeddedBrain(BaseChatModel):
         if _WANTS_HUMAN.search(text) or (offer_open and _starts_with_yes(text) and not d.awaiting_yes):
             requested = ["human_agent"]  # asked for a person: that wins over anything else in the message
             d.asked = None
+            if d.task != "human_agent":
+                d.queue.clear()
+                d.start("human_agent")  # also over a write waiting for its yes (it is dropped, not done)
+        elif _BEYOND_US.search(text) and not _STRONG_SWITCH.search(text) and d.task is None:
+            d.complaint_now = True  # a formal complaint, compensation: only a person can do that
+            return
         if (
             self._wants_item_change(d, text)
             and (
@@ -226,7 +237,9 @@ class EmbeddedBrain(BaseChatModel):
             requested = ["change_order_address" if ent.order_ids(text) else "change_user_address"]
         if requested:
             first, rest = requested[0], requested[1:]
-            fills_question = d.asked is not None and _answers(d.asked, text, d.orders.get(d.order_id or ""))
+            fills_question = d.asked is not None and _answers(
+                d.asked, text, d.orders.get(d.order_id or ""), intent=first
+            )
             if d.task is None:
                 d.start(first)
                 d.queue.extend(t for t in rest if t not in d.queue)
@@ -475,6 +488,10 @@ class EmbeddedBrain(BaseChatModel):
             return reply(say.tool_failed(offer_human=True))
         if d.handed_off:
             return reply(say.handed_off())
+        if d.complaint_now:
+            d.complaint_now = False
+            d.offered_person = d.person_offer_open = True
+            return reply(say.beyond_us())
         if d.suggest_now and d.task is None and self._may_suggest(d):
             d.suggest_now = False
             return call("recommend_products", {"kind": "personal", "n": 3})
@@ -601,6 +618,8 @@ class EmbeddedBrain(BaseChatModel):
             fitting = [o for o in known if wanted is None or o["status"] in wanted]
             text = " ".join(d.task_texts)
             by_item = [o for o in fitting if cm.match_items(text, o["items"])]
+            # "cancel the puzzle order" when the puzzle's order has shipped: that order, and why not
+            elsewhere = [o for o in known if o not in fitting and cm.match_items(text, o["items"])]
             candidates = by_item or fitting
             named_missing = any(o in d.missing_orders for t in d.task_texts for o in ent.order_ids(t))
             if d.task == "order_status" and not by_item:
@@ -612,6 +631,8 @@ class EmbeddedBrain(BaseChatModel):
             elif named_missing:
                 d.asked = "order"  # they named an order we could not find: never guess another one
                 return reply(say.ask_order(candidates or known, ORDER_PURPOSE[d.task]))
+            elif not by_item and len(elsewhere) == 1:
+                d.order_id = elsewhere[0]["order_id"]  # wrong status: said below, never another order
             elif len(candidates) == 1:
                 d.order_id = candidates[0]["order_id"]
             else:
@@ -793,6 +814,9 @@ class EmbeddedBrain(BaseChatModel):
         if not names and d.upset_now:
             d.finish()  # a complaint the classifier took for a product question: no catalogue listing
             return self._complaint(d)
+        if not names and d.order_id in d.orders and d.user is not None:
+            d.start("order_status")  # "how much did I pay?" about the order we just showed
+            return self._order_task(d)
         if not names:
             d.finish()
             return reply(say.product_unknown(d.product_types))
@@ -906,11 +930,15 @@ def _has_details(text: str) -> bool:
     return bool(ent.order_ids(text) or ent.payment_hint(text) or ent.address(text) or ent.cancel_reason(text))
 
 
-def _answers(asked: str, text: str, order: dict[str, Any] | None = None) -> bool:
+def _answers(
+    asked: str, text: str, order: dict[str, Any] | None = None, *, intent: str | None = None
+) -> bool:
     """Does the message answer what we asked (so a stray intent guess does not derail the task)?
 
-    For "which items?" a short reply counts unless it is a question or a change of mind that names none of
-    the order's items: "which orders do I have?" or "never mind, where is my order?" moves on."""
+    For "which items?" or "which options?" a short reply counts unless it is a change of mind, or a
+    question about something other than the products, that names none of the order's items: "which orders
+    do I have?" or "never mind, where is my order?" moves on; "what sizes are there?" stays (the options
+    are listed again)."""
     if asked == "auth":
         return bool(ent.emails(text) or ent.zip_codes(text))
     if asked == "order":
@@ -925,7 +953,12 @@ def _answers(asked: str, text: str, order: dict[str, Any] | None = None) -> bool
         return False
     if order is not None and (ent.mentions_all(text) or cm.match_items(text, order["items"])):
         return True
-    return len(text.split()) <= 12 and not _QUESTION.search(text) and not _CHANGE_OF_MIND.search(text)
+    about_products = intent in ("product_info", "policy_question")
+    return (
+        len(text.split()) <= 12
+        and (about_products or not _QUESTION.search(text))
+        and not _CHANGE_OF_MIND.search(text)
+    )
 
 
 def _mentions_for(item: dict[str, Any], product: dict[str, Any], texts: list[str]) -> list[cm.OptionMention]:
