@@ -28,6 +28,7 @@ FAST = [
     "refuse_cancel_partners_order",
     "refuse_second_exchange_same_order",
     "mixed_cancel_and_change_payment",
+    "mixed_chatty_exchange_and_modify",
     "detour_never_mind_then_status",
     "detour_never_mind_before_confirming",
     "detour_items_by_position",

@@ -67,6 +67,11 @@ class Dialog:
     declined_now: bool = False
     other_customer: bool = False
     plugin_args: dict[str, Any] = field(default_factory=dict)
+    order_texts: dict[str, str] = field(default_factory=dict)
+    """One message asked for different things on different orders ("exchange the lamp in #W1 ... change the
+    boots in #W2, charge my visa for that one"): the part of it about each order, for that order's task."""
+    replay: str = ""
+    """Details to read for the task just started from the queue (its order's part of an earlier message)."""
     order_queue: list[str] = field(default_factory=list)
     """More orders named for the same task ("cancel #W1 and #W2"): served one after the other."""
     focus_products: list[str] = field(default_factory=list)
@@ -128,17 +133,24 @@ class Dialog:
         self.asked = None
         self.awaiting_yes = False
         self.pending = None
+        if self.order_id is not None:
+            self.order_texts.pop(self.order_id, None)
         if task is not None and self.order_queue:
             # same request for the next order: the reason and payment the customer gave still hold
             self.order_id = self.order_queue.pop(0)
             self.task_texts = [t for t in self.task_texts if not _names_items(t)]
+            self.replay = self.order_texts.get(self.order_id, "")
             return
         self.task = None
         self.task_texts = []
+        if not self.queue:
+            self.order_texts = {}  # nothing left that an earlier message spoke for
         if self.queue:
             address = self.address
             self.start(self.queue.pop(0))
             self.order_id = None  # "...and change the payment on another one": ask which
+            if self.order_texts:  # unless the customer said which, and what, in one message
+                self.order_id, self.replay = next(iter(self.order_texts.items()))
             if task in ("change_user_address", "change_order_address") and self.task in (
                 "change_user_address",
                 "change_order_address",

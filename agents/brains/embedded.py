@@ -218,6 +218,7 @@ class EmbeddedBrain(BaseChatModel):
             d.asked = None
             if d.task != "human_agent":
                 d.queue.clear()
+                d.order_texts = {}
                 d.start("human_agent")  # also over a write waiting for its yes (it is dropped, not done)
         elif _BEYOND_US.search(text) and not _STRONG_SWITCH.search(text) and d.task is None:
             d.complaint_now = True  # a formal complaint, compensation: only a person can do that
@@ -271,6 +272,7 @@ class EmbeddedBrain(BaseChatModel):
         elif d.task is not None and _abandons(text):
             d.queue.clear()
             d.order_queue = []
+            d.order_texts = {}
             d.declined_now = True  # nothing was changed: say so and ask what else
             return
 
@@ -280,24 +282,35 @@ class EmbeddedBrain(BaseChatModel):
         if oids and oids[0] != d.order_id:
             d.order_id = oids[0]
             d.asked = None if d.asked == "order" else d.asked
+        details = text
+        if len(set(oids)) > 1 and d.task in WRITE_TASKS:
+            parts = _parts_by_order(text, oids)
+            if len(parts) > 1:  # each order has its own sentences: each order's task reads only its part
+                d.order_texts = parts
+                details = parts.get(d.order_id or "", text)
         if len(oids) > 1 and d.task in WRITE_TASKS:
             d.order_queue = [o for o in oids[1:] if o != d.order_id]
         if d.task is not None:
-            d.task_texts.append(text)
-            reason = ent.cancel_reason(text)
-            if reason:
-                d.reason = reason
-            if ent.payment_hint(_strip_storage_cards(text)):
-                d.payment_text = _strip_storage_cards(text)
-            address = ent.address(text)
-            if address:
-                d.address = address
-            elif d.address is not None:
-                d.address = _amend_address(d.address, text)
-            if ent.says_default_address(text):
-                d.use_default_address = True
-            if d.task.startswith("plugin:") and d.asked and d.asked.startswith("param:"):
-                d.plugin_args[d.asked.removeprefix("param:")] = text.strip()
+            self._take_details(d, details)
+
+    def _take_details(self, d: Dialog, text: str) -> None:
+        """What a message says for the task in hand: items (kept as text), reason, payment, address."""
+        assert d.task is not None
+        d.task_texts.append(text)
+        reason = ent.cancel_reason(text)
+        if reason:
+            d.reason = reason
+        if ent.payment_hint(_strip_storage_cards(text)):
+            d.payment_text = _strip_storage_cards(text)
+        address = ent.address(text)
+        if address:
+            d.address = address
+        elif d.address is not None:
+            d.address = _amend_address(d.address, text)
+        if ent.says_default_address(text):
+            d.use_default_address = True
+        if d.task.startswith("plugin:") and d.asked and d.asked.startswith("param:"):
+            d.plugin_args[d.asked.removeprefix("param:")] = text.strip()
 
     def _requests(self, text: str, intent: str, confidence: float) -> list[str]:
         """The tasks a message asks for, in order of mention: usually one, sometimes two ('cancel one order
@@ -477,6 +490,9 @@ class EmbeddedBrain(BaseChatModel):
 
     # ---- deciding the next step --------------------------------------------------------------
     def _decide(self, d: Dialog) -> Step:
+        if d.replay and d.task is not None:
+            replay, d.replay = d.replay, ""
+            self._take_details(d, replay)
         if d.confirmed_now and d.pending:
             d.confirmed_now = False
             return call(d.pending["tool"], d.pending["args"])
@@ -912,6 +928,22 @@ def _source(pm_id: str) -> str:
         if pm_id.startswith("paypal")
         else "credit_card"
     )
+
+
+_SENTENCES = re.compile(r"(?<=[.;!?])\s+")
+
+
+def _parts_by_order(text: str, order_ids: list[str]) -> dict[str, str]:
+    """Each order's part of a message: the sentences from its first mention up to the next order's (what
+    comes before the first mention goes with the first order)."""
+    parts: dict[str, list[str]] = {o: [] for o in order_ids}
+    current = order_ids[0]
+    for sentence in _SENTENCES.split(text):
+        named = [o for o in ent.order_ids(sentence) if o in parts]
+        if named:
+            current = named[0]
+        parts[current].append(sentence)
+    return {o: " ".join(p) for o, p in parts.items() if p}
 
 
 def _abandons(text: str) -> bool:
