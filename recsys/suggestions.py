@@ -30,6 +30,22 @@ class Suggestion:
     """Item ids the reason refers to (the customer's own items)."""
 
 
+EXPLANATION_PATTERNS: tuple[str, ...] = (
+    r"Because you (?:bought|looked at) (?P<names>.+)",
+    r"You bought this before",
+    r"Picked for you from customers with similar purchases",
+    r"You have bought this (?:once|[\d.]+ times); \d+% of its buyers buy it again",
+    r"Often bought by customers who bought (?P<names>.+)",
+    r"No history for this customer yet; suggested for its popularity",
+    r"Trending in the shop right now",
+    r"Popular with our customers",
+)
+"""Every form of `Suggestion.reason` this package writes, as regular expressions whose named groups are the
+data slots (product names). A safety check of tool output can trust the wording and check only the slots:
+an injection classifier that never saw these sentences may take "Trending in the shop right now" for an
+instruction."""
+
+
 @dataclass(frozen=True, slots=True)
 class RecommendationLists:
     """The two lists an assistant shows: things to buy again, things to discover."""

@@ -26,6 +26,7 @@ from kefu.safety.obfuscation import analyse
 from kefu.safety.segments import request_parts
 from kefu.safety.validators import INPUT_VALIDATORS, REPLY_VALIDATORS, TOOL_VALIDATORS
 from kefu.safety.validators.base import CONTEXT_KEY
+from kefu.safety.validators.tool_checks import compile_phrasings
 from kefu.safety.verdicts import (
     ANONYMOUS,
     CustomerFacts,
@@ -122,16 +123,23 @@ class SafetyLayer:
         emit(self.audit, "input", verdicts)
         return InputResult(text, verdicts, action, message, deescalate)
 
-    def check_tool_output(self, tool_name: str, text: str, *, known: Iterable[str] = ()) -> ToolOutputResult:
+    def check_tool_output(
+        self, tool_name: str, text: str, *, known: Iterable[str] = (), phrasings: Iterable[str] = ()
+    ) -> ToolOutputResult:
         """Neutralise instructions embedded in a tool's output or a document before the brain reads it.
 
         `known`: strings that are data by construction (the call's own arguments, the values its schema
-        enumerates; see `validators.tool_checks.known_values`), passed through unscored.
+        enumerates; see `validators.tool_checks.known_values`), passed through unscored. `phrasings`: the
+        tool's own sentence forms, as regular expressions whose named groups are data slots; a sentence that
+        matches one is scored on its slots only (the wording is the tool's, not a third party's).
         """
         if not self.config.enabled or not self.config.injection.enabled or not text or not text.strip():
             return ToolOutputResult(text, ())
         ctx = self._context(
-            (text,), tool_name=tool_name, known=frozenset(" ".join(k.split()).casefold() for k in known)
+            (text,),
+            tool_name=tool_name,
+            known=frozenset(" ".join(k.split()).casefold() for k in known),
+            phrasings=compile_phrasings(tuple(phrasings)),
         )
         fixed, verdicts = self._run("tool", text, ctx)
         action = strongest(verdicts)
@@ -177,9 +185,11 @@ class SafetyLayer:
         return await asyncio.to_thread(self.check_input, text)
 
     async def acheck_tool_output(
-        self, tool_name: str, text: str, *, known: Iterable[str] = ()
+        self, tool_name: str, text: str, *, known: Iterable[str] = (), phrasings: Iterable[str] = ()
     ) -> ToolOutputResult:
-        return await asyncio.to_thread(self.check_tool_output, tool_name, text, known=known)
+        return await asyncio.to_thread(
+            self.check_tool_output, tool_name, text, known=known, phrasings=phrasings
+        )
 
     async def acheck_reply(
         self,

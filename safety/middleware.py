@@ -31,9 +31,11 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         super().__init__()
         self.layer = layer or SafetyLayer()
 
-    def _sanitise_message(self, message: ToolMessage, known: frozenset[str] = frozenset()) -> ToolMessage:
+    def _sanitise_message(
+        self, message: ToolMessage, known: frozenset[str] = frozenset(), phrasings: tuple[str, ...] = ()
+    ) -> ToolMessage:
         try:
-            return self._checked(message, known)
+            return self._checked(message, known, phrasings)
         except Exception:  # fail closed: the brain reads a marker instead of text nobody checked
             log.exception("safety check of %s output failed", message.name)
             withheld = (
@@ -43,19 +45,21 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
             kwargs = {**message.additional_kwargs, SAFETY_KEY: [{**verdict, "detail": "check failed"}]}
             return message.model_copy(update={"content": withheld, "additional_kwargs": kwargs})
 
-    def _checked(self, message: ToolMessage, known: frozenset[str]) -> ToolMessage:
+    def _checked(
+        self, message: ToolMessage, known: frozenset[str], phrasings: tuple[str, ...]
+    ) -> ToolMessage:
         name = message.name or "tool"
         content = message.content
         verdicts: list[dict[str, Any]] = []
         if isinstance(content, str):
-            result = self.layer.check_tool_output(name, content, known=known)
+            result = self.layer.check_tool_output(name, content, known=known, phrasings=phrasings)
             new_content: Any = result.text
             verdicts = result.safety
         else:  # a list of content blocks: check the text ones
             new_content = []
             for block in content:
                 if isinstance(block, str):
-                    result = self.layer.check_tool_output(name, block, known=known)
+                    result = self.layer.check_tool_output(name, block, known=known, phrasings=phrasings)
                     new_content.append(result.text)
                     verdicts += result.safety
                 elif (
@@ -63,7 +67,9 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
                     and block.get("type") == "text"
                     and isinstance(block.get("text"), str)
                 ):
-                    result = self.layer.check_tool_output(name, block["text"], known=known)
+                    result = self.layer.check_tool_output(
+                        name, block["text"], known=known, phrasings=phrasings
+                    )
                     new_content.append({**block, "text": result.text})
                     verdicts += result.safety
                 else:
@@ -74,16 +80,20 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         return message.model_copy(update={"content": new_content, "additional_kwargs": kwargs})
 
     def sanitise(
-        self, result: ToolMessage | Command[Any], known: frozenset[str] = frozenset()
+        self,
+        result: ToolMessage | Command[Any],
+        known: frozenset[str] = frozenset(),
+        phrasings: tuple[str, ...] = (),
     ) -> ToolMessage | Command[Any]:
         """The tool result with its ToolMessages checked (a Command's update messages included).
 
-        `known`: strings that are data by construction (see `known_for`)."""
+        `known`: strings that are data by construction (see `known_for`); `phrasings`: the tool's own
+        sentence forms (see `phrasings_for`)."""
         if isinstance(result, ToolMessage):
-            return self._sanitise_message(result, known)
+            return self._sanitise_message(result, known, phrasings)
         if isinstance(result, Command) and isinstance(result.update, dict) and "messages" in result.update:
             messages = [
-                self._sanitise_message(m, known) if isinstance(m, ToolMessage) else m
+                self._sanitise_message(m, known, phrasings) if isinstance(m, ToolMessage) else m
                 for m in result.update["messages"]
             ]
             return Command(
@@ -108,10 +118,21 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
                 schema = None
         return known_values((getattr(request, "tool_call", None) or {}).get("args", {}), schema)
 
+    @staticmethod
+    def phrasings_for(request: ToolCallRequest) -> tuple[str, ...]:
+        """The tool's own sentence forms, declared as `tool.metadata["kefu_phrasings"]` (a list of regular
+        expressions whose named groups are data slots, or a function returning one): a result sentence of
+        that form is checked on its slots only. kefu's recommendation tool declares its explanations."""
+        tool = getattr(request, "tool", None) if request is not None else None
+        declared = (getattr(tool, "metadata", None) or {}).get("kefu_phrasings") if tool is not None else None
+        if callable(declared):
+            declared = declared()
+        return tuple(str(p) for p in declared or ())
+
     def wrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]]
     ) -> ToolMessage | Command[Any]:
-        return self.sanitise(handler(request), self.known_for(request))
+        return self.sanitise(handler(request), self.known_for(request), self.phrasings_for(request))
 
     async def awrap_tool_call(
         self,
@@ -119,4 +140,6 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
     ) -> ToolMessage | Command[Any]:
         result = await handler(request)
-        return await asyncio.to_thread(self.sanitise, result, self.known_for(request))
+        return await asyncio.to_thread(
+            self.sanitise, result, self.known_for(request), self.phrasings_for(request)
+        )

@@ -141,7 +141,7 @@ class ShopRecommender:
                 "name": product["name"],
                 "options": options_text(v["options"]),
                 "price": v["price"],
-                "reason": f"Available now, close to the {product['name']} you asked for",
+                "reason": _ALTERNATIVE_REASON.format(name=product["name"]),
             }
             for v in ranked[:n]
         ]
@@ -155,6 +155,9 @@ class ShopRecommender:
             "reason": reason,
             "price_from": min(prices) if prices else None,
         }
+
+
+_ALTERNATIVE_REASON = "Available now, close to the {name} you asked for"
 
 
 @tool
@@ -200,3 +203,15 @@ def suggestion_line(entry: dict[str, Any]) -> str:
         return f"{entry['name']} ({entry['options']}) – {money(entry['price'])}"
     price = f", from {money(entry['price_from'])}" if entry.get("price_from") is not None else ""
     return f"{entry['name']}{price} – {entry['reason'].rstrip('.')}"
+
+
+def phrasings() -> list[str]:
+    """kefu's own wording in this tool's results, as patterns whose named groups are the data (product names):
+    the safety layer's tool-output check scores only those slots (`SafetyMiddleware.phrasings_for`). A
+    function, so that reading it loads the recommender package only when the tool is used."""
+    from kefu.recsys.suggestions import EXPLANATION_PATTERNS
+
+    return [*EXPLANATION_PATTERNS, _ALTERNATIVE_REASON.replace("{name}", "(?P<names>.+)")]
+
+
+recommend_products.metadata = {"kefu_phrasings": phrasings}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from guardrails import Validator, register_validator
@@ -62,6 +63,23 @@ def score_segments(ctx: CheckContext, pieces: list[str]) -> list[tuple[bool, flo
         else:
             out.append((False, max(rule_score, float(m)), ""))
     return out
+
+
+@lru_cache(maxsize=64)
+def compile_phrasings(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """A tool's own sentence forms (see `SafetyLayer.check_tool_output`), compiled once."""
+    return tuple(re.compile(p, re.I) for p in patterns)
+
+
+def _to_score(piece: str, phrasings: tuple[re.Pattern[str], ...]) -> list[str]:
+    """What of a sentence the classifier reads: its data slots when it is one of the tool's own phrasings
+    (none for a fixed one), else the whole sentence."""
+    bare = piece.strip().rstrip(".!")
+    for pattern in phrasings:
+        m = pattern.fullmatch(bare)
+        if m:
+            return [v for v in m.groupdict().values() if v and is_prose(v)]
+    return [piece]
 
 
 def _key(value: str) -> str:
@@ -152,7 +170,14 @@ def neutralise(text: str, ctx: CheckContext, source: str) -> tuple[str, list[Fla
             if is_prose(s.text) and _key(s.text) not in known
         )
     )
-    scored = dict(zip(pieces, score_segments(ctx, pieces), strict=True))  # one encoder batch for all
+    phrasings = ctx.extra.get("phrasings") or ()
+    parts = {p: _to_score(p, phrasings) for p in pieces}
+    texts = list(dict.fromkeys(t for ts in parts.values() for t in ts))
+    by_text = dict(zip(texts, score_segments(ctx, texts), strict=True))  # one encoder batch for all
+    scored = {
+        p: max((by_text[t] for t in ts), key=lambda r: (r[0], r[1]), default=(False, 0.0, ""))
+        for p, ts in parts.items()
+    }
 
     def clean(value: str) -> str:
         out, last = [], 0

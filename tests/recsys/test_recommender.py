@@ -122,3 +122,23 @@ def test_batched_reasons_agree_with_implicit_explain(model: Recommender) -> None
     for item in candidates:
         _, parts = state.factors.explain(row, int(item), 1)
         assert parts[0][0] == top_cols[item]
+
+
+def test_every_reason_is_one_of_the_declared_phrasings(model: Recommender) -> None:
+    """The safety layer trusts the wording of `EXPLANATION_PATTERNS` and checks only their name slots, so
+    every reason the recommender writes must have one of those forms."""
+    import re
+
+    from kefu.recsys.suggestions import EXPLANATION_PATTERNS
+
+    reasons = {
+        s.reason
+        for user in ("u1", "u3", "u4", "someone-new")
+        for kind in ("discover", "buy_again", "blend")
+        for s in model.recommend(user, 10, kind=kind)  # type: ignore[arg-type]
+    }
+    reasons |= {s.reason for s in model.similar_items("garden-1", 5)}
+    reasons.add(model.explain("u1", model.recommend("u1", 1)[0].item_id).text)
+    assert len(reasons) > 5
+    for reason in reasons:
+        assert any(re.fullmatch(p, reason) for p in EXPLANATION_PATTERNS), reason
