@@ -1,6 +1,6 @@
 """The shipped demo-shop scenarios, run through the scenario runner on fresh shops.
 
-`make test` runs a fast subset covering every flow; the whole suite (106 conversations, a few
+`make test` runs a fast subset covering every flow; the whole suite (107 conversations, a few
 minutes) runs with `-m slow` and must pass at ≥ 90% with zero policy violations.
 """
 
@@ -36,6 +36,8 @@ FAST = [
     "detour_new_address_is_read_back_for_confirmation",
     "detour_cancel_names_an_item_of_a_shipped_order",
     "detour_person_asked_while_a_return_waits_for_yes",
+    "detour_questions_about_an_order_are_not_changes",
+    "detour_suggestions_keep_their_reasons",
 ]
 ALL = {s.id: s for s in load_scenarios()}
 

@@ -213,6 +213,8 @@ class EmbeddedBrain(BaseChatModel):
             return
 
         requested = self._requests(text, intent, pred.confidence)
+        if requested and requested[0] in _DETAIL_WRITES and _asks_about_a_detail(text):
+            requested = ["order_status"]  # "where is #W1 being shipped to?" asks, it does not change
         if _WANTS_HUMAN.search(text) or (offer_open and _starts_with_yes(text) and not d.awaiting_yes):
             requested = ["human_agent"]  # asked for a person: that wins over anything else in the message
             d.asked = None
@@ -944,6 +946,22 @@ def _parts_by_order(text: str, order_ids: list[str]) -> dict[str, str]:
             current = named[0]
         parts[current].append(sentence)
     return {o: " ".join(p) for o, p in parts.items() if p}
+
+
+# Writes whose names sound like questions about an order: its address, its payment, its items.
+_DETAIL_WRITES = {"change_order_address", "change_order_payment", "modify_items", "change_user_address"}
+_WH_QUESTION = re.compile(r"^\s*(what|which|where|when|how|who|whose|is|are|was|were|does|did)\b", re.I)
+_WANTS_CHANGE = re.compile(
+    r"\b(change|update|switch|modify|edit|correct|fix|new|different|another|instead|wrong|cancel|return|"
+    r"exchange|swap|replace|can i|could i|may i|i want|i'?d like|i need|please|let me)\b",
+    re.I,
+)
+
+
+def _asks_about_a_detail(text: str) -> bool:
+    """A plain question about an order ('what card did I use for #W1?', 'how many items are in my order?'),
+    not a request to change it."""
+    return bool(_WH_QUESTION.search(text)) and not _WANTS_CHANGE.search(text)
 
 
 def _abandons(text: str) -> bool:
