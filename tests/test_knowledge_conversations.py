@@ -79,3 +79,13 @@ def test_a_question_the_documents_answer_is_not_hedged(bot: Assistant):
     reply = bot.respond("which payment methods do you accept?", session_id="s1")
     assert "not sure" not in reply.text
     assert "PayPal" in reply.text and "Source:" in reply.text
+
+
+def test_an_advice_question_is_answered_from_the_faq_before_any_login(bot: Assistant):
+    """'What can I do?' after a problem: a strong FAQ match answers it; the account flow the classifier
+    guessed starts only when the documents have no clear answer."""
+    reply = bot.respond("my item arrived damaged, what can I do?", session_id="s1")
+    assert "return the item for a refund" in reply.text and "Source:" in reply.text
+    assert [c.name for c in reply.tool_calls] == ["search_knowledge"]
+    reply = bot.respond("my package is late, what can I do?", session_id="s2")
+    assert "verify your identity" in reply.text  # no clear answer in the documents: the order flow

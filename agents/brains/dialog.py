@@ -96,6 +96,9 @@ class Dialog:
     """A request was just resolved: the moment to offer a suggestion, if any."""
     last_text: str = ""
     """The customer's latest message."""
+    kb_first: str | None = None
+    """An advice question ("it arrived damaged, what can I do?"): the knowledge base answers it if it has a
+    strong match, else this task starts."""
     kb_fallback: bool = False
     """The knowledge base was asked because nothing else understood the message."""
     hold: bool = False

@@ -215,6 +215,16 @@ class EmbeddedBrain(BaseChatModel):
         requested = self._requests(text, intent, pred.confidence)
         if requested and requested[0] in _DETAIL_WRITES and _asks_about_a_detail(text):
             requested = ["order_status"]  # "where is #W1 being shipped to?" asks, it does not change
+        if (
+            len(requested) == 1
+            and requested[0] in ACCOUNT_TASKS
+            and d.task is None
+            and _ADVICE.search(text)
+            and not ent.order_ids(text)
+            and "search_knowledge" in self.tool_names
+        ):
+            d.kb_first = requested[0]  # the shop's documents may answer it; else the task starts
+            requested = ["policy_question"]
         if _WANTS_HUMAN.search(text) or (offer_open and _starts_with_yes(text) and not d.awaiting_yes):
             requested = ["human_agent"]  # asked for a person: that wins over anything else in the message
             d.asked = None
@@ -448,6 +458,13 @@ class EmbeddedBrain(BaseChatModel):
             d.hold = True
             found = [] if error else json.loads(content).get("passages", [])
             fallback, d.kb_fallback = d.kb_fallback, False
+            task, d.kb_first = d.kb_first, None
+            if task is not None and not (found and found[0].get("score", 0.0) >= KB_FIRST_SCORE):
+                d.hold = False
+                texts = d.task_texts
+                d.start(task)  # no strong answer in the documents: do what the message asked
+                d.task_texts = texts
+                return None
             if found and not json.loads(content).get("confident", True):
                 d.offered_person = d.person_offer_open = True  # a plain "yes" now hands over
                 return say.knowledge_unsure(found[0])
@@ -947,6 +964,12 @@ def _parts_by_order(text: str, order_ids: list[str]) -> dict[str, str]:
         parts[current].append(sentence)
     return {o: " ".join(p) for o, p in parts.items() if p}
 
+
+# "What can I do?": advice the shop's documents may give before any account task starts.
+_ADVICE = re.compile(r"\b(what (can|should|do) i do|what are my options|what happens if|what now)\b", re.I)
+KB_FIRST_SCORE = 0.4
+"""Knowledge-base score from which an advice question is answered from the documents (fused scores; the
+confident threshold is 0.27): a clear match only, else the account task the message also asks for."""
 
 # Writes whose names sound like questions about an order: its address, its payment, its items.
 _DETAIL_WRITES = {"change_order_address", "change_order_payment", "modify_items", "change_user_address"}
