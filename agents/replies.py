@@ -340,21 +340,24 @@ def didnt_understand() -> str:
     return f"Sorry, I didn't quite get that. I can {HELP_TOPICS}. What would you like to do?"
 
 
+def _quoted(passage: dict[str, Any]) -> str:
+    """A passage's text and where it comes from."""
+    where = passage.get("heading") or passage.get("source", "our policy")
+    return f"{passage['text'].strip()}\n(Source: {where}, {passage['source']}.)"
+
+
 def knowledge_answer(passage: dict[str, Any]) -> str:
     """The best passage, quoted, with where it comes from."""
-    where = passage.get("heading") or passage.get("source", "our policy")
-    return f"{passage['text'].strip()}\n(Source: {where}, {passage['source']}.) " + anything_else()
+    return f"{_quoted(passage)} " + anything_else()
 
 
 def knowledge_unsure(passage: dict[str, Any]) -> str:
     """The nearest passage when it may not answer the question: shown as such, with a person offered."""
-    where = passage.get("heading") or passage.get("source", "our policy")
     question = passage.get("question")
     lead = f' under "{question}"' if question else ""
     return (
-        f"I'm not sure I have the answer to that. The closest I found{lead}:\n{passage['text'].strip()}\n"
-        f"(Source: {where}, {passage['source']}.) If that doesn't answer your question, I can connect you "
-        "with a person: just say 'human'."
+        f"I'm not sure I have the answer to that. The closest I found{lead}:\n{_quoted(passage)} If that "
+        "doesn't answer your question, I can connect you with a person: just say 'human'."
     )
 
 

@@ -89,3 +89,11 @@ def test_an_advice_question_is_answered_from_the_faq_before_any_login(bot: Assis
     assert [c.name for c in reply.tool_calls] == ["search_knowledge"]
     reply = bot.respond("my package is late, what can I do?", session_id="s2")
     assert "verify your identity" in reply.text  # no clear answer in the documents: the order flow
+
+
+def test_an_advice_question_the_documents_cannot_answer_keeps_its_details(bot: Assistant):
+    """No clear FAQ match: the return the message asks for starts, with the item it named."""
+    reply = bot.respond("the kettle I got is broken, what are my options?", session_id="s3")
+    assert "verify your identity" in reply.text
+    reply = bot.respond("noah.brown7922@example.com", session_id="s3")
+    assert "Return Electric Kettle" in reply.text and "Shall I go ahead?" in reply.text

@@ -454,19 +454,20 @@ class EmbeddedBrain(BaseChatModel):
                 return say.no_suggestions() if kind != "personal" or d.task is None else None
             return say.suggestions(found, kind)
         if tool == "search_knowledge":
-            d.finish()
-            d.hold = True
-            found = [] if error else json.loads(content).get("passages", [])
-            fallback, d.kb_fallback = d.kb_fallback, False
+            result = {} if error else json.loads(content)
+            found = result.get("passages", [])
             task, d.kb_first = d.kb_first, None
             if task is not None and not (found and found[0].get("score", 0.0) >= KB_FIRST_SCORE):
-                d.hold = False
-                texts = d.task_texts
-                d.start(task)  # no strong answer in the documents: do what the message asked
-                d.task_texts = texts
+                d.start(
+                    task
+                )  # no strong answer in the documents: do what the message asked, with its details
+                self._take_details(d, d.last_text)
                 return None
-            if found and not json.loads(content).get("confident", True):
-                d.offered_person = d.person_offer_open = True  # a plain "yes" now hands over
+            d.finish()
+            d.hold = True
+            fallback, d.kb_fallback = d.kb_fallback, False
+            if found and not result.get("confident", True):
+                _open_person_offer(d)  # a plain "yes" now hands over
                 return say.knowledge_unsure(found[0])
             if found:
                 return say.knowledge_answer(found[0])
@@ -525,7 +526,7 @@ class EmbeddedBrain(BaseChatModel):
             return reply(say.handed_off())
         if d.complaint_now:
             d.complaint_now = False
-            d.offered_person = d.person_offer_open = True
+            _open_person_offer(d)
             return reply(say.beyond_us())
         if d.suggest_now and d.task is None and self._may_suggest(d):
             d.suggest_now = False
@@ -867,7 +868,7 @@ class EmbeddedBrain(BaseChatModel):
 
     def _complaint(self, d: Dialog) -> Step:
         """An upset message with nothing to act on: acknowledge it and offer a person (a yes hands over)."""
-        d.offered_person = d.person_offer_open = True
+        _open_person_offer(d)
         return reply(say.complaint())
 
     def _may_suggest(self, d: Dialog) -> bool:
@@ -1120,7 +1121,7 @@ def _offer_person_if_stuck(d: Dialog, step: Step) -> Step:
     ) or (d.negative_turns < NEGATIVE_TURNS_BEFORE_OFFER and d.misunderstood < MISUNDERSTOOD_BEFORE_OFFER):
         return _acknowledged(step) if upset_now and not d.handed_off else step
     upset = d.negative_turns >= NEGATIVE_TURNS_BEFORE_OFFER
-    d.offered_person = d.person_offer_open = True
+    _open_person_offer(d)
     return reply(f"{text}\n\n{say.offer_person(upset=upset)}")
 
 
@@ -1158,6 +1159,11 @@ def _ordinal_items(text: str, count: int) -> list[int]:
             positions = [_ORDINALS[word]] if _ORDINALS[word] < count else []
         picked += [p for p in positions if p not in picked]
     return picked
+
+
+def _open_person_offer(d: Dialog) -> None:
+    """The reply offers a person: once per session, and a plain yes to it hands the conversation over."""
+    d.offered_person = d.person_offer_open = True
 
 
 def _acknowledged(step: Step) -> Step:
