@@ -148,7 +148,7 @@ class Dialog:
         self.task_texts = []
         if not self.queue:
             self.order_texts = {}  # nothing left that an earlier message spoke for
-        if self.queue:
+        else:
             address = self.address
             self.start(self.queue.pop(0))
             self.order_id = None  # "...and change the payment on another one": ask which

@@ -225,10 +225,14 @@ def _objective(suites: Sequence[ScoredSuite], settings: SearchSettings) -> float
 def best_threshold(suite: ScoredSuite, mode: SearchMode, settings: SearchSettings) -> float:
     """The threshold that best separates in-scope from out-of-scope dev questions (middle of the best plateau)."""
     inside, outside = top_scores(suite, mode, settings, "dev")
-    accuracies = [(not_found_metrics(inside, outside, t).accuracy, t) for t in THRESHOLD_GRID]
-    top = max(a for a, _ in accuracies)
-    plateau = [t for a, t in accuracies if a >= top - 1e-9]
-    return round(statistics.median(plateau), 2)
+    return _middle_of_best(lambda t: not_found_metrics(inside, outside, t).accuracy)
+
+
+def _middle_of_best(objective: Callable[[float], float]) -> float:
+    """The grid threshold in the middle of the plateau where `objective` is highest."""
+    values = [(objective(t), t) for t in THRESHOLD_GRID]
+    top = max(a for a, _ in values)
+    return round(statistics.median([t for a, t in values if a >= top - 1e-9]), 2)
 
 
 def best_confident(suite: ScoredSuite, mode: SearchMode, settings: SearchSettings) -> float:
@@ -239,10 +243,8 @@ def best_confident(suite: ScoredSuite, mode: SearchMode, settings: SearchSetting
     near = near_scores(suite, mode, settings, "dev")
     if not near:
         return settings.min_score.get(mode, 0.0)
-    balanced = [(not_found_metrics(inside, near, t).balanced, t) for t in THRESHOLD_GRID]
-    top = max(a for a, _ in balanced)
-    plateau = [t for a, t in balanced if a >= top - 1e-9]
-    return max(round(statistics.median(plateau), 2), settings.min_score.get(mode, 0.0))
+    best = _middle_of_best(lambda t: not_found_metrics(inside, near, t).balanced)
+    return max(best, settings.min_score.get(mode, 0.0))
 
 
 def tune(dev_suites: Sequence[ScoredSuite], threshold_suite: ScoredSuite, base: SearchSettings) -> Tuning:
