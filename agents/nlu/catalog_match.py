@@ -201,7 +201,10 @@ def _value_mentioned(key: str, value: str, text: str, text_norm: str, tokens: Se
             or re.search(rf"\b{re.escape(v)}\s*{key_word}s?\b", text_norm) is not None
         )
     if re.fullmatch(r"x{0,2}[sml]|xl|xxl|xs", v):  # letter sizes
-        if re.search(rf"\b(size|sz)\s*{re.escape(v)}\b", text_norm) or re.search(rf"\b{value}\b", text):
+        # 'size s', 'sz: m'; not the plural of 'size' ("what sizes does it come in?" names none)
+        if re.search(rf"\b(size|sz)(\s+|\s*:\s*){re.escape(v)}\b", text_norm) or re.search(
+            rf"\b{value}\b", text
+        ):
             return True
         return any(
             _SIZE_WORDS.get(w) == value.upper() and re.search(rf"\b{w}\b", text_norm) for w in _SIZE_WORDS

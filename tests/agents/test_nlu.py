@@ -135,6 +135,15 @@ def test_options_and_variants():
     ]
 
 
+def test_letter_sizes_are_named_only_as_sizes():
+    variants = [{"options": {"size": size, "color": "black"}} for size in ("S", "M", "L")]
+    named = lambda text: [m.value for m in cm.option_mentions(text, variants)]  # noqa: E731
+    assert named("what sizes does the t-shirt come in?") == []  # 'sizes' is not 'size s'
+    assert named("size s please") == ["S"]
+    assert named("sz: m") == ["M"]
+    assert named("in L") == ["L"]
+
+
 def test_items_in_an_order():
     items = [
         {"name": "Wireless Earbuds", "options": {}},
