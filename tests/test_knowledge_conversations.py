@@ -97,3 +97,24 @@ def test_an_advice_question_the_documents_cannot_answer_keeps_its_details(bot: A
     assert "verify your identity" in reply.text
     reply = bot.respond("noah.brown7922@example.com", session_id="s3")
     assert "Return Electric Kettle" in reply.text and "Shall I go ahead?" in reply.text
+
+
+def test_a_question_the_classifier_only_guesses_is_a_task_is_tried_on_the_faq_first(bot: Assistant):
+    """'Is my personal data safe?' looked like order status to the intent classifier (confidence 0.24) and
+    got a login prompt; 'can I change my email?' started the address change. A question the classifier is
+    unsure about goes to the documents first; a clear request still starts its task."""
+    reply = bot.respond("Is my personal data safe with you?", session_id="s1")
+    assert "only after the account holder is verified" in reply.text and "Source:" in reply.text
+    reply = bot.respond("can I change the email on my account?", session_id="s2")
+    assert "not the email address" in reply.text and "verify your identity" not in reply.text
+    reply = bot.respond("can I cancel my order?", session_id="s3")
+    assert "cancel" in reply.text and "verify your identity" in reply.text
+
+
+def test_a_question_naming_no_product_gets_the_documents_answer_or_the_catalogue(bot: Assistant):
+    """'Do you sell my data?' reads as a product question but names no product: the FAQ answers it. 'What
+    do you sell?' has no sure answer in the documents: the catalogue is listed."""
+    reply = bot.respond("do you sell my data?", session_id="s1")
+    assert "we do not sell them" in reply.text and "Source:" in reply.text
+    reply = bot.respond("what do you sell?", session_id="s2")
+    assert "Running Shoes" in reply.text and "Source:" not in reply.text

@@ -219,11 +219,14 @@ class EmbeddedBrain(BaseChatModel):
             len(requested) == 1
             and requested[0] in ACCOUNT_TASKS
             and d.task is None
-            and _ADVICE.search(text)
+            and (_ADVICE.search(text) or (pred.confidence < WEAK_TASK and _QUESTION.search(text)))
             and not ent.order_ids(text)
             and "search_knowledge" in self.tool_names
         ):
-            d.kb_first = requested[0]  # the shop's documents may answer it; else the task starts
+            # An advice question, or a question the classifier only guesses is a task ("is my personal
+            # data safe?" read as order status at 0.24): the shop's documents may answer it; else the
+            # task starts.
+            d.kb_first = requested[0]
             requested = ["policy_question"]
         if _WANTS_HUMAN.search(text) or (offer_open and _starts_with_yes(text) and not d.awaiting_yes):
             requested = ["human_agent"]  # asked for a person: that wins over anything else in the message
@@ -457,10 +460,16 @@ class EmbeddedBrain(BaseChatModel):
             result = {} if error else json.loads(content)
             found = result.get("passages", [])
             task, d.kb_first = d.kb_first, None
-            if task is not None and not (found and found[0].get("score", 0.0) >= KB_FIRST_SCORE):
-                d.start(
-                    task
-                )  # no strong answer in the documents: do what the message asked, with its details
+            sure = bool(found) and result.get("confident", True)
+            if task == "product_info" and not sure:
+                # no product named and no sure answer in the documents: what we sell
+                d.finish()
+                return say.product_unknown(d.product_types or {})
+            if task not in (None, "product_info") and not (
+                found and found[0].get("score", 0.0) >= KB_FIRST_SCORE
+            ):
+                # no strong answer in the documents: do what the message asked, with its details
+                d.start(task)
                 self._take_details(d, d.last_text)
                 return None
             d.finish()
@@ -853,6 +862,11 @@ class EmbeddedBrain(BaseChatModel):
         if not names and d.order_id in d.orders and d.user is not None:
             d.start("order_status")  # "how much did I pay?" about the order we just showed
             return self._order_task(d)
+        if not names and "search_knowledge" in self.tool_names and _QUESTION.search(text):
+            # No product named: "do you sell my data?" is a question for the documents; the catalogue
+            # is listed only if they have no sure answer (the documents hold no product list).
+            d.kb_first = "product_info"
+            return call("search_knowledge", {"query": d.task_texts[-1], "k": 3})
         if not names:
             d.finish()
             return reply(say.product_unknown(d.product_types))
@@ -969,6 +983,8 @@ def _parts_by_order(text: str, order_ids: list[str]) -> dict[str, str]:
 # "What can I do?": advice the shop's documents may give before any account task starts.
 _ADVICE = re.compile(r"\b(what (can|should|do) i do|what are my options|what happens if|what now)\b", re.I)
 KB_FIRST_SCORE = 0.4
+WEAK_TASK = 0.5
+"""Intent confidence under which a question is tried on the knowledge base before its guessed task."""
 """Knowledge-base score from which an advice question is answered from the documents (fused scores; the
 confident threshold is 0.27): a clear match only, else the account task the message also asks for."""
 
