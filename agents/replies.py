@@ -83,6 +83,66 @@ def order_status(order: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _tracking(order: dict[str, Any]) -> list[str]:
+    return [str(t) for f in order.get("fulfillments", []) for t in f.get("tracking_id", [])]
+
+
+def _your(method: dict[str, Any]) -> str:
+    text = payment_method_text(method)
+    return f"your {text}" if method.get("source") else text
+
+
+def order_detail(order: dict[str, Any], detail: str, user: dict[str, Any] | None = None) -> str | None:
+    """The one thing asked about an order ('what card did I use?', 'when will it arrive?'), or None when
+    the order does not record it (the caller then shows the whole order)."""
+    oid, status = order["order_id"], order["status"]
+    tracking = _tracking(order)
+    numbers = f"tracking number{'s' if len(tracking) > 1 else ''} {', '.join(tracking)}"
+    payments = [p for p in order.get("payment_history", []) if p["transaction_type"] == "payment"]
+    if detail == "payment":
+        methods = (user or {}).get("payment_methods", {})
+        paid = [
+            f"{_your(methods.get(p.get('payment_method_id'), {'id': p.get('payment_method_id')}))} ({money(p['amount'])})"
+            for p in payments
+        ]
+        return f"Order {oid} was paid with {' and '.join(paid)}." if paid else None
+    if detail == "total":
+        if not payments:
+            return None
+        refunded = sum(
+            p["amount"] for p in order.get("payment_history", []) if p["transaction_type"] == "refund"
+        )
+        total = money(sum(p["amount"] for p in payments))
+        return f"You paid {total} for order {oid}" + (f" ({money(refunded)} refunded)." if refunded else ".")
+    if detail == "tracking":
+        if tracking:
+            return f"Order {oid} ({status}) has {numbers}."
+        if status == "pending":
+            return f"Order {oid} hasn't shipped yet, so there is no tracking number so far."
+        return f"Order {oid} is {status}, and it has no tracking number."
+    if detail == "arrival":
+        if status == "delivered":
+            return f"Order {oid} has already been delivered" + (f" ({numbers})." if tracking else ".")
+        if status == "pending":
+            return (
+                f"Order {oid} is pending: it hasn't been processed or shipped yet, so I don't have a "
+                "delivery date. A tracking number comes once it ships."
+            )
+        if tracking:
+            return (
+                f"Order {oid} is {status}, with {numbers}; I don't have a delivery date, but the tracking "
+                "number shows the carrier's estimate."
+            )
+        return f"Order {oid} is {status}; I don't have a delivery date for it."
+    if detail == "address":
+        a = order.get("address")
+        if not a:
+            return None
+        verb = "was shipped" if status == "delivered" else "ships"
+        return f"Order {oid} {verb} to {address_text(a)}."
+    return None
+
+
 def orders_overview(orders: list[dict[str, Any]]) -> str:
     lines = "\n".join(f"- {order_line(o)}" for o in orders)
     return f"Here are your orders:\n{lines}\nWould you like the details or tracking of one of them?"

@@ -30,6 +30,20 @@ def test_order_status_and_tracking(bot: Assistant):
     assert last.customer_id == "james_li_5688"
 
 
+def test_a_question_about_one_detail_of_the_order_gets_that_detail(bot: Assistant):
+    """After the order is shown, 'what card did I pay with?' or 'when will it arrive?' is answered alone
+    (was: the whole order again, which does not even name the payment method)."""
+    talk(bot, "hi where's my order #W7678072", "noah.brown7922@example.com")
+    paid, arrival, address = talk(
+        bot, "what card did I pay with?", "when will it arrive?", "where was it shipped to?"
+    )
+    assert paid.text == "Order #W7678072 was paid with your PayPal account ($514.48)."
+    assert "already been delivered" in arrival.text and "Items:" not in arrival.text
+    assert address.text.startswith("Order #W7678072 was shipped to 986 Sunset Drive")
+    first = talk(bot, "what's the tracking number of #W2611340?", "james.li4495@example.com", session="s2")
+    assert first[-1].text == "Order #W2611340 (processed) has tracking number 357962501027."
+
+
 def test_cancel_with_reason_and_confirmation(bot: Assistant, store: OrderStore):
     replies = talk(
         bot, "i need to cancle an order", "ava.kovacs4827@example.com", "#W4184032", "dont need it anymore"

@@ -118,3 +118,10 @@ def test_a_question_naming_no_product_gets_the_documents_answer_or_the_catalogue
     assert "we do not sell them" in reply.text and "Source:" in reply.text
     reply = bot.respond("what do you sell?", session_id="s2")
     assert "Running Shoes" in reply.text and "Source:" not in reply.text
+
+
+def test_a_greeting_in_front_of_a_question_does_not_hide_it(bot: Assistant):
+    """'Hey, can you tell me about your warranty?' was taken for a greeting and got the welcome text."""
+    reply = bot.respond("hey, can you tell me about your warranty?", session_id="s1")
+    assert "warranty claim" in reply.text and "Source:" in reply.text
+    assert "I'm the shop's assistant" in bot.respond("hello, how are you?", session_id="s2").text

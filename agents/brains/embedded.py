@@ -44,6 +44,11 @@ _ABANDON = re.compile(
     r"stop (that|this|it)|not anymore|no longer (want|need) (it|to|that))\b",
     re.I,
 )
+# A greeting in front of a request: the request is what the message is about.
+_GREETING = re.compile(
+    r"^\s*(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day))( there| team| all)?\b[\s,.!:;-]*",
+    re.I,
+)
 _PRONOUN = re.compile(r"\b(it|its|that|this|that one|this one|them|they)\b", re.I)
 # A question about something else ("which orders do I have?") does not answer "which items?".
 _QUESTION = re.compile(
@@ -182,6 +187,11 @@ class EmbeddedBrain(BaseChatModel):
         d.confirmed_now = d.declined_now = d.other_customer = d.complaint_now = False
         d.last_error = None
         pred = self.classifier.predict(text)
+        rest = _GREETING.sub("", text, count=1)
+        if pred.intent == "greet" and rest != text and len(rest.split()) >= 3:
+            after = self.classifier.predict(rest)  # "hey, can you tell me about your warranty?"
+            if after.intent in TASKS or after.intent.startswith("plugin:"):
+                pred = after  # (not "hello, how are you?", which stays a greeting)
         intent = pred.intent if pred.confidence >= 0.2 else "unknown"
         d.heard = intent
 
@@ -689,8 +699,10 @@ class EmbeddedBrain(BaseChatModel):
         order = d.orders[oid]
         task = d.task
         if task == "order_status":
+            asked = [a for a in map(_order_detail_asked, d.task_texts) if a]
+            answer = say.order_detail(order, asked[-1], d.user) if asked else None
             d.finish()
-            return reply(say.order_status(order))
+            return reply(answer or say.order_status(order))
         status = order["status"]
         if task == "exchange_items" and status == "pending":
             d.task = task = "modify_items"
@@ -861,6 +873,7 @@ class EmbeddedBrain(BaseChatModel):
             return self._complaint(d)
         if not names and d.order_id in d.orders and d.user is not None:
             d.start("order_status")  # "how much did I pay?" about the order we just showed
+            d.task_texts.append(d.last_text)
             return self._order_task(d)
         if not names and "search_knowledge" in self.tool_names and _QUESTION.search(text):
             # No product named: "do you sell my data?" is a question for the documents; the catalogue
@@ -1002,6 +1015,38 @@ def _asks_about_a_detail(text: str) -> bool:
     """A plain question about an order ('what card did I use for #W1?', 'how many items are in my order?'),
     not a request to change it."""
     return bool(_WH_QUESTION.search(text)) and not _WANTS_CHANGE.search(text)
+
+
+# One thing asked about an order: answered alone, not with the whole order again.
+_ORDER_DETAILS = {
+    "payment": re.compile(
+        r"\b(which|what) (credit )?(card|payment( method)?)\b|\b(pay|paid) (with|by|using)\b|\bcard did i use\b",
+        re.I,
+    ),
+    "total": re.compile(r"\bhow much\b|\btotal\b|\bwhat did (it|that|the order) cost\b", re.I),
+    "tracking": re.compile(r"\btracking\b", re.I),
+    "arrival": re.compile(
+        r"\b(when|what day|how (long|soon))\b.*\b(arrive|get here|be here|deliver(ed|y)?|come|receive|get it|"
+        r"ship(ped)?)\b|\beta\b",
+        re.I,
+    ),
+    "address": re.compile(
+        r"\baddress\b|\bwhere\b.*\b(ship(ped|ping)?|sen[dt]|deliver(ed|ing)?|going)\b", re.I
+    ),
+}
+_CHANGE_WORDS = re.compile(
+    r"\b(change|update|switch|modify|edit|correct|fix|cancel|return|exchange|swap|replace|instead|different)\b",
+    re.I,
+)
+
+
+def _order_detail_asked(text: str) -> str | None:
+    """'What card did I pay with?' → 'payment': a question about exactly one detail of an order (none for
+    'where is my order?', which asks for all of it, or for a request to change something)."""
+    if not _QUESTION.search(text) or _CHANGE_WORDS.search(text):
+        return None
+    asked = [name for name, pattern in _ORDER_DETAILS.items() if pattern.search(text)]
+    return asked[0] if len(asked) == 1 else None
 
 
 def _abandons(text: str) -> bool:
