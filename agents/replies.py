@@ -163,6 +163,23 @@ def account(user: dict[str, Any], orders: list[dict[str, Any]] | None = None) ->
     )
 
 
+ONLY_FOR = {
+    "cancel_order": "cancel orders that are still pending",
+    "change_order_address": "change the shipping address of orders that are still pending",
+    "change_order_payment": "change the payment method of orders that are still pending",
+    "return_items": "return items from delivered orders",
+}
+
+
+def no_order_fits(orders: list[dict[str, Any]], task: str, statuses: tuple[str, ...]) -> str:
+    """Several orders, none in a status the task can act on ('cancel the pending one' with none pending)."""
+    lines = "\n".join(f"- {order_line(o)}" for o in orders)
+    text = f"I can only {ONLY_FOR[task]}, and none of your orders is {' or '.join(statuses)}:\n{lines}"
+    if statuses == ("pending",) and any(o["status"] == "delivered" for o in orders):
+        text += "\nFor a delivered order I can help you return or exchange items instead."
+    return text
+
+
 def wrong_status(order: dict[str, Any], task: str) -> str:
     status, oid = order["status"], order["order_id"]
     if task == "cancel_order":

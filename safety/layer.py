@@ -23,7 +23,7 @@ from kefu.safety.encoder import Encoder
 from kefu.safety.guards import build_validator, make_guard, run_guard
 from kefu.safety.heads import Models, load_models
 from kefu.safety.obfuscation import analyse
-from kefu.safety.segments import request_parts
+from kefu.safety.segments import request_parts, values_under
 from kefu.safety.validators import INPUT_VALIDATORS, REPLY_VALIDATORS, TOOL_VALIDATORS
 from kefu.safety.validators.base import CONTEXT_KEY
 from kefu.safety.validators.tool_checks import compile_phrasings
@@ -124,7 +124,13 @@ class SafetyLayer:
         return InputResult(text, verdicts, action, message, deescalate)
 
     def check_tool_output(
-        self, tool_name: str, text: str, *, known: Iterable[str] = (), phrasings: Iterable[str] = ()
+        self,
+        tool_name: str,
+        text: str,
+        *,
+        known: Iterable[str] = (),
+        phrasings: Iterable[str] = (),
+        data_keys: Iterable[str] = (),
     ) -> ToolOutputResult:
         """Neutralise instructions embedded in a tool's output or a document before the brain reads it.
 
@@ -132,13 +138,17 @@ class SafetyLayer:
         enumerates; see `validators.tool_checks.known_values`), passed through unscored. `phrasings`: the
         tool's own sentence forms, as regular expressions whose named groups are data slots; a sentence that
         matches one is scored on its slots only (the wording is the tool's, not a third party's).
+        `data_keys`: JSON keys whose string values (at any depth) are the business's structured data, such
+        as product names and option values; passed through unscored like `known`.
         """
         if not self.config.enabled or not self.config.injection.enabled or not text or not text.strip():
             return ToolOutputResult(text, ())
         ctx = self._context(
             (text,),
             tool_name=tool_name,
-            known=frozenset(" ".join(k.split()).casefold() for k in known),
+            known=frozenset(
+                " ".join(k.split()).casefold() for k in (*known, *values_under(text, tuple(data_keys)))
+            ),
             phrasings=compile_phrasings(tuple(phrasings)),
         )
         fixed, verdicts = self._run("tool", text, ctx)
@@ -185,10 +195,16 @@ class SafetyLayer:
         return await asyncio.to_thread(self.check_input, text)
 
     async def acheck_tool_output(
-        self, tool_name: str, text: str, *, known: Iterable[str] = (), phrasings: Iterable[str] = ()
+        self,
+        tool_name: str,
+        text: str,
+        *,
+        known: Iterable[str] = (),
+        phrasings: Iterable[str] = (),
+        data_keys: Iterable[str] = (),
     ) -> ToolOutputResult:
         return await asyncio.to_thread(
-            self.check_tool_output, tool_name, text, known=known, phrasings=phrasings
+            self.check_tool_output, tool_name, text, known=known, phrasings=phrasings, data_keys=data_keys
         )
 
     async def acheck_reply(

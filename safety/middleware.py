@@ -32,10 +32,14 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         self.layer = layer or SafetyLayer()
 
     def _sanitise_message(
-        self, message: ToolMessage, known: frozenset[str] = frozenset(), phrasings: tuple[str, ...] = ()
+        self,
+        message: ToolMessage,
+        known: frozenset[str] = frozenset(),
+        phrasings: tuple[str, ...] = (),
+        data_keys: tuple[str, ...] = (),
     ) -> ToolMessage:
         try:
-            return self._checked(message, known, phrasings)
+            return self._checked(message, known, phrasings, data_keys)
         except Exception:  # fail closed: the brain reads a marker instead of text nobody checked
             log.exception("safety check of %s output failed", message.name)
             withheld = (
@@ -46,20 +50,28 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
             return message.model_copy(update={"content": withheld, "additional_kwargs": kwargs})
 
     def _checked(
-        self, message: ToolMessage, known: frozenset[str], phrasings: tuple[str, ...]
+        self,
+        message: ToolMessage,
+        known: frozenset[str],
+        phrasings: tuple[str, ...],
+        data_keys: tuple[str, ...],
     ) -> ToolMessage:
         name = message.name or "tool"
         content = message.content
         verdicts: list[dict[str, Any]] = []
         if isinstance(content, str):
-            result = self.layer.check_tool_output(name, content, known=known, phrasings=phrasings)
+            result = self.layer.check_tool_output(
+                name, content, known=known, phrasings=phrasings, data_keys=data_keys
+            )
             new_content: Any = result.text
             verdicts = result.safety
         else:  # a list of content blocks: check the text ones
             new_content = []
             for block in content:
                 if isinstance(block, str):
-                    result = self.layer.check_tool_output(name, block, known=known, phrasings=phrasings)
+                    result = self.layer.check_tool_output(
+                        name, block, known=known, phrasings=phrasings, data_keys=data_keys
+                    )
                     new_content.append(result.text)
                     verdicts += result.safety
                 elif (
@@ -68,7 +80,7 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
                     and isinstance(block.get("text"), str)
                 ):
                     result = self.layer.check_tool_output(
-                        name, block["text"], known=known, phrasings=phrasings
+                        name, block["text"], known=known, phrasings=phrasings, data_keys=data_keys
                     )
                     new_content.append({**block, "text": result.text})
                     verdicts += result.safety
@@ -84,16 +96,18 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         result: ToolMessage | Command[Any],
         known: frozenset[str] = frozenset(),
         phrasings: tuple[str, ...] = (),
+        data_keys: tuple[str, ...] = (),
     ) -> ToolMessage | Command[Any]:
         """The tool result with its ToolMessages checked (a Command's update messages included).
 
         `known`: strings that are data by construction (see `known_for`); `phrasings`: the tool's own
-        sentence forms (see `phrasings_for`)."""
+        sentence forms (see `phrasings_for`); `data_keys`: JSON keys whose values are data fields (see
+        `data_keys_for`)."""
         if isinstance(result, ToolMessage):
-            return self._sanitise_message(result, known, phrasings)
+            return self._sanitise_message(result, known, phrasings, data_keys)
         if isinstance(result, Command) and isinstance(result.update, dict) and "messages" in result.update:
             messages = [
-                self._sanitise_message(m, known, phrasings) if isinstance(m, ToolMessage) else m
+                self._sanitise_message(m, known, phrasings, data_keys) if isinstance(m, ToolMessage) else m
                 for m in result.update["messages"]
             ]
             return Command(
@@ -129,10 +143,25 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
             declared = declared()
         return tuple(str(p) for p in declared or ())
 
+    @staticmethod
+    def data_keys_for(request: ToolCallRequest) -> tuple[str, ...]:
+        """JSON keys whose values are the business's own structured data, declared as
+        `tool.metadata["kefu_data_keys"]`: passed through unscored. The order tools declare `name` and
+        `options` (product names and option values from the shop's catalogue: "built-in grinder" alone,
+        scored as a sentence, read as an off-topic task to the injection head)."""
+        tool = getattr(request, "tool", None) if request is not None else None
+        declared = (getattr(tool, "metadata", None) or {}).get("kefu_data_keys") if tool is not None else None
+        return tuple(str(k) for k in declared or ())
+
     def wrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]]
     ) -> ToolMessage | Command[Any]:
-        return self.sanitise(handler(request), self.known_for(request), self.phrasings_for(request))
+        return self.sanitise(
+            handler(request),
+            self.known_for(request),
+            self.phrasings_for(request),
+            self.data_keys_for(request),
+        )
 
     async def awrap_tool_call(
         self,
@@ -141,5 +170,9 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
     ) -> ToolMessage | Command[Any]:
         result = await handler(request)
         return await asyncio.to_thread(
-            self.sanitise, result, self.known_for(request), self.phrasings_for(request)
+            self.sanitise,
+            result,
+            self.known_for(request),
+            self.phrasings_for(request),
+            self.data_keys_for(request),
         )

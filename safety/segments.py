@@ -97,6 +97,32 @@ def strings(text: str) -> list[str]:
     return found
 
 
+def values_under(text: str, keys: tuple[str, ...]) -> list[str]:
+    """The string values found (at any depth) under the JSON keys `keys` of `text`; none if it is not JSON."""
+    stripped = text.strip()
+    if not keys or stripped[:1] not in "{[":
+        return []
+    try:
+        data = json.loads(stripped)
+    except ValueError:
+        return []
+    found: list[str] = []
+
+    def collect(node: Any, inside: bool) -> None:
+        if isinstance(node, str):
+            if inside:
+                found.append(node)
+        elif isinstance(node, list):
+            for v in node:
+                collect(v, inside)
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                collect(v, inside or k in keys)
+
+    collect(data, False)
+    return found
+
+
 def _walk(node: Any, replace: Callable[[str], str]) -> Any:
     if isinstance(node, str):
         return replace(node) if is_prose(node) else node

@@ -44,6 +44,12 @@ def test_a_question_about_one_detail_of_the_order_gets_that_detail(bot: Assistan
     assert first[-1].text == "Order #W2611340 (processed) has tracking number 357962501027."
 
 
+def test_the_order_shows_every_option_of_its_items(bot: Assistant):
+    """The safety check on tool output cut "built-in grinder" out of this order (read as an injected task)."""
+    *_, last = talk(bot, "where is my order #W7821216", "aarav.garcia8277@example.com")
+    assert "features built-in grinder" in last.text and "removed" not in last.text
+
+
 def test_cancel_with_reason_and_confirmation(bot: Assistant, store: OrderStore):
     replies = talk(
         bot, "i need to cancle an order", "ava.kovacs4827@example.com", "#W4184032", "dont need it anymore"

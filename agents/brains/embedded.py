@@ -688,6 +688,12 @@ class EmbeddedBrain(BaseChatModel):
                 return reply(say.ask_order(candidates or known, ORDER_PURPOSE[d.task]))
             elif not by_item and len(elsewhere) == 1:
                 d.order_id = elsewhere[0]["order_id"]  # wrong status: said below, never another order
+            elif not fitting and len(known) == 1:
+                d.order_id = known[0]["order_id"]  # the only order cannot be acted on: said below, and why
+            elif not fitting and known and wanted and d.task in say.ONLY_FOR:
+                text = say.no_order_fits(known, d.task, wanted)
+                d.finish()  # "cancel the pending one" with none pending: say so, do not offer the others
+                return reply(text)
             elif len(candidates) == 1:
                 d.order_id = candidates[0]["order_id"]
             else:

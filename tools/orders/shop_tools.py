@@ -546,6 +546,15 @@ SHOP_TOOLS: tuple[BaseTool, ...] = (
     think,
     transfer_to_human_agents,
 )
+# Product names and option values in what the order and product tools return are the shop's own
+# catalogue: structured data, not sentences a third party wrote, so the injection check passes them
+# through (see `SafetyMiddleware.data_keys_for`). Everything else (addresses, notes) is still read, and
+# so is all of a customer profile, whose `name` is the customer's.
+CATALOGUE_KEYS = ("name", "options")
+for _t in SHOP_TOOLS:
+    if _t.name not in ("get_user_details", "modify_user_address"):
+        _t.metadata = {**(_t.metadata or {}), "kefu_data_keys": CATALOGUE_KEYS}
+
 WRITE_TOOLS = frozenset(
     {
         "cancel_pending_order",
