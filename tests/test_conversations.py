@@ -50,6 +50,15 @@ def test_the_order_shows_every_option_of_its_items(bot: Assistant):
     assert "features built-in grinder" in last.text and "removed" not in last.text
 
 
+def test_a_request_no_order_qualifies_for_says_so(bot: Assistant):
+    """Two delivered orders and a cancellation: the rule and the orders, not "which order?" (either answer
+    would only be refused)."""
+    *_, last = talk(bot, "I want to cancel my order", "aarav.garcia8277@example.com")
+    assert last.text.startswith("I can only cancel orders that are still pending")
+    assert "#W3038897 (delivered)" in last.text and "return or exchange" in last.text
+    assert not last.writes
+
+
 def test_cancel_with_reason_and_confirmation(bot: Assistant, store: OrderStore):
     replies = talk(
         bot, "i need to cancle an order", "ava.kovacs4827@example.com", "#W4184032", "dont need it anymore"
