@@ -404,6 +404,22 @@ def beyond_us() -> str:
     )
 
 
+def billing_issue() -> str:
+    """A disputed charge: a person checks the payments; the assistant cannot reverse one."""
+    return (
+        "I'm sorry about that. I can't look into or reverse a charge myself: a person from our team can check "
+        "the payments on your order. Would you like me to connect you with one?"
+    )
+
+
+def delivered_not_received() -> str:
+    """Said after the order when the customer says it never came but it shows as delivered."""
+    return (
+        "Our records show this order as delivered. If it hasn't reached you, a person from our team can look "
+        "into it with the carrier: would you like me to connect you?"
+    )
+
+
 def apology() -> str:
     """Said before the reply to an upset message, when the reply itself does not apologise."""
     return "I'm sorry about the trouble."

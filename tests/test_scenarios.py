@@ -1,6 +1,6 @@
 """The shipped demo-shop scenarios, run through the scenario runner on fresh shops.
 
-`make test` runs a fast subset covering every flow; the whole suite (107 conversations, a few
+`make test` runs a fast subset covering every flow; the whole suite (109 conversations, a few
 minutes) runs with `-m slow` and must pass at ≥ 90% with zero policy violations.
 """
 

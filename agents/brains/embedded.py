@@ -84,6 +84,20 @@ _WANTS_HUMAN = re.compile(
 _BEYOND_US = re.compile(
     r"\b((file|make|lodge|submit|register) (a |an )?(formal |official )?complaint|compensat(e|ion))\b", re.I
 )
+# A charge the customer disputes: only a person can look into payments and reverse one.
+_BILLING = re.compile(
+    r"\b((charged|billed) (me )?(twice|double|two times|too much|the wrong amount)|double[- ]?(charged|billed)|"
+    r"overcharged|unauthori[sz]ed (charge|payment|transaction)|charge i (don'?t|do not) recogni[sz]e)\b",
+    re.I,
+)
+# "It never arrived" about an order the shop shows as delivered.
+_NOT_ARRIVED = re.compile(
+    r"\b(never|not|hasn'?t|didn'?t|haven'?t|have not|has not|did not|yet to)\b[^.?!]{0,25}?"
+    r"\b(arriv\w*|receiv\w*|come|came|deliver\w*|show(ed|n)? up|got it|get it|got my|get my)\b|"
+    r"\b(missing|lost|stolen) (package|parcel|order|delivery|item)s?\b|"
+    r"\b(package|parcel|order|delivery)s? (is |was |got |has been )?(missing|lost|stolen)\b",
+    re.I,
+)
 _ITEM_CLAUSES = re.compile(r"[,;.!?]|\bbut\b|\bthough\b|\bexcept\b", re.I)
 _KEEP = re.compile(
     r"\b(keep|keeping|kept|is fine|are fine|is ok|are ok|is okay|happy with|love|loves|not the|"
@@ -245,7 +259,9 @@ class EmbeddedBrain(BaseChatModel):
                 d.queue.clear()
                 d.order_texts = {}
                 d.start("human_agent")  # also over a write waiting for its yes (it is dropped, not done)
-        elif _BEYOND_US.search(text) and not _STRONG_SWITCH.search(text) and d.task is None:
+        elif (
+            (_BEYOND_US.search(text) and not _STRONG_SWITCH.search(text)) or _BILLING.search(text)
+        ) and d.task is None:
             d.complaint_now = True  # a formal complaint, compensation: only a person can do that
             return
         if (
@@ -546,7 +562,7 @@ class EmbeddedBrain(BaseChatModel):
         if d.complaint_now:
             d.complaint_now = False
             _open_person_offer(d)
-            return reply(say.beyond_us())
+            return reply(say.billing_issue() if _BILLING.search(d.last_text) else say.beyond_us())
         if d.suggest_now and d.task is None and self._may_suggest(d):
             d.suggest_now = False
             return call("recommend_products", {"kind": "personal", "n": 3})
@@ -707,7 +723,11 @@ class EmbeddedBrain(BaseChatModel):
         if task == "order_status":
             asked = [a for a in map(_order_detail_asked, d.task_texts) if a]
             answer = say.order_detail(order, asked[-1], d.user) if asked else None
+            missing = order["status"] == "delivered" and any(_NOT_ARRIVED.search(t) for t in d.task_texts)
             d.finish()
+            if missing:
+                _open_person_offer(d)  # "it never arrived" but delivered: a person checks with the carrier
+                return reply(f"{answer or say.order_status(order)}\n{say.delivered_not_received()}")
             return reply(answer or say.order_status(order))
         status = order["status"]
         if task == "exchange_items" and status == "pending":
