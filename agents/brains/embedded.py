@@ -1025,7 +1025,7 @@ KB_FIRST_SCORE = 0.4
 WEAK_TASK = 0.5
 """Intent confidence under which a question is tried on the knowledge base before its guessed task."""
 """Knowledge-base score from which an advice question is answered from the documents (fused scores; the
-confident threshold is 0.27): a clear match only, else the account task the message also asks for."""
+confident threshold is 0.29): a clear match only, else the account task the message also asks for."""
 
 # Writes whose names sound like questions about an order: its address, its payment, its items.
 _DETAIL_WRITES = {"change_order_address", "change_order_payment", "modify_items", "change_user_address"}

@@ -127,7 +127,7 @@ class SearchSettings:
     )
     """Per mode: results scoring below this are dropped; no result left means "not found"."""
     confident_score: Mapping[SearchMode, float] = field(
-        default_factory=lambda: {"dense": 0.52, "bm25": 0.07, "fused": 0.27}
+        default_factory=lambda: {"dense": 0.54, "bm25": 0.07, "fused": 0.29}
     )
     """Per mode: a result scoring below this is shown as "the closest I found", not as the answer. Between the
     two thresholds lie the questions the documents are near but may not answer ("do you ship internationally?"
