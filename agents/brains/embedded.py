@@ -201,9 +201,9 @@ class EmbeddedBrain(BaseChatModel):
         d.confirmed_now = d.declined_now = d.other_customer = d.complaint_now = False
         d.last_error = None
         pred = self.classifier.predict(text)
-        rest = _GREETING.sub("", text, count=1)
-        if pred.intent == "greet" and rest != text and len(rest.split()) >= 3:
-            after = self.classifier.predict(rest)  # "hey, can you tell me about your warranty?"
+        request = _GREETING.sub("", text, count=1)
+        if pred.intent == "greet" and request != text and len(request.split()) >= 3:
+            after = self.classifier.predict(request)  # "hey, can you tell me about your warranty?"
             if after.intent in TASKS or after.intent.startswith("plugin:"):
                 pred = after  # (not "hello, how are you?", which stays a greeting)
         intent = pred.intent if pred.confidence >= 0.2 else "unknown"
