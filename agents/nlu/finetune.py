@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FineTuneSettings", "FineTunedClassifier", "fine_tune"]
+__all__ = ["FineTuneSettings", "FineTunedClassifier", "TunedEncoder", "fine_tune"]
 
 
 @dataclass(frozen=True)
@@ -90,13 +90,34 @@ class FineTunedClassifier:
     def device(self) -> str:
         return str(next(self.body.parameters()).device)
 
-    def _logits(self, batch: dict[str, Any]) -> Any:
+    def _pooled(self, batch: dict[str, Any]) -> Any:
+        """Mean-pooled, unit-length sentence vectors (what the head reads)."""
         import torch
 
         hidden = self.body(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        return self.head(torch.nn.functional.normalize(pooled, p=2, dim=1))
+        return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+    def _logits(self, batch: dict[str, Any]) -> Any:
+        return self.head(self._pooled(batch))
+
+    def _rows(
+        self, texts: Sequence[str], width: int, fn: Callable[[Any], Any], batch_size: int
+    ) -> np.ndarray:
+        """`fn(pooled batch)` for every text, batched shortest-first, rows back in `texts` order."""
+        import torch
+
+        out = np.empty((len(texts), width), dtype=np.float32)
+        if not texts:
+            return out
+        self.body.eval()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                out[idx] = fn(self._tokenize([texts[i] for i in idx])).float().cpu().numpy()
+        return out
 
     def _tokenize(self, texts: Sequence[str]) -> dict[str, Any]:
         batch = self.tokenizer(
@@ -108,17 +129,15 @@ class FineTunedClassifier:
         """Softmax over the labels for each text (rows in `texts` order)."""
         import torch
 
-        if not texts:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        self.body.eval()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), len(self.labels)), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                logits = self._logits(self._tokenize([texts[i] for i in idx]))
-                out[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        return out
+        return self._rows(
+            texts, len(self.labels), lambda b: torch.softmax(self._logits(b).float(), dim=-1), batch_size
+        )
+
+    def vectors(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
+        """The tuned body's unit-length sentence vectors: what out-of-scope scores measure closeness on
+        (fine-tuning pulls each intent's phrasings together, so an unfamiliar message stands further off
+        than it does among the frozen vectors)."""
+        return self._rows(texts, self.head.in_features, self._pooled, batch_size)
 
     # ---- files -----------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> None:
@@ -156,6 +175,16 @@ class FineTunedClassifier:
             meta["labels"],
             meta["max_length"],
         )
+
+
+class TunedEncoder:
+    """A fine-tuned body as an `Encoder`: its mean-pooled, unit-length vectors (`method="tuned"`)."""
+
+    def __init__(self, model: FineTunedClassifier) -> None:
+        self.model = model
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model.vectors(list(texts))
 
 
 def _load_body(path: str | Path, device: str) -> tuple[Any, Any]:

@@ -3,7 +3,8 @@
 Steps: hold out a seeded, stratified validation split (examples labelled `oos`/`out_of_scope`/`other`
 are not a class: they only help choose the abstention threshold); fit the frozen-vector head on the rest;
 for `finetune`, fine-tune MiniLM from that head with early stopping on the validation split, then pick the
-ensemble weight of fine-tuned vs frozen on the same split; finally choose the abstention threshold on the
+ensemble weight of fine-tuned vs frozen on the same split; for `tuned`, fine-tune the same way, then fit
+the head again, and score out-of-scope messages, on the tuned body's vectors instead of the shared ones; finally choose the abstention threshold on the
 validation probabilities (`oos.choose_threshold`). The validation numbers go into the model's metadata.
 
 Out-of-scope examples, when there are some: with a separate validation file, the training file's ones
@@ -29,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from kefu.agents.nlu.finetune import FineTuneSettings, fine_tune, settings_dict
-from kefu.agents.nlu.frozen_head import fit_linear_head
+from kefu.agents.nlu.finetune import FineTuneSettings, TunedEncoder, fine_tune, settings_dict
+from kefu.agents.nlu.frozen_head import LinearHead, fit_linear_head
 from kefu.agents.nlu.intent_model import IntentModel, Method
 from kefu.agents.nlu.labelled_data import LabelledTexts, stratified_split
 from kefu.agents.nlu.oos import (
@@ -100,18 +101,20 @@ def train_intent_model(
         + (f", {len(oos_class)} out-of-scope training examples" if oos_class else "")
     )
 
+    def fit_head(x_train: np.ndarray, encoder: Encoder) -> LinearHead:
+        if oos_class:
+            return fit_linear_head(
+                np.concatenate([x_train, encoder.encode(oos_class)]),
+                list(train.labels) + [OOS_CLASS] * len(oos_class),
+                label_names=[*names, OOS_CLASS],
+                c=c,
+            )
+        return fit_linear_head(x_train, train.labels, label_names=names, c=c)
+
     x_train = enc.encode(train.texts)
     x_val = enc.encode(val_in.texts)
     x_oos = enc.encode(oos_val)
-    if oos_class:
-        head = fit_linear_head(
-            np.concatenate([x_train, enc.encode(oos_class)]),
-            list(train.labels) + [OOS_CLASS] * len(oos_class),
-            label_names=[*names, OOS_CLASS],
-            c=c,
-        )
-    else:
-        head = fit_linear_head(x_train, train.labels, label_names=names, c=c)
+    head = fit_head(x_train, enc)
     frozen_val = head.probabilities(x_val)[:, : len(names)]
     report: dict[str, Any] = {
         "train_examples": len(train),
@@ -121,7 +124,7 @@ def train_intent_model(
     }
     log(f"frozen head: validation accuracy {report['frozen_val_accuracy']:.4f}")
     model = IntentModel(head, encoder=enc)
-    if method == "finetune":
+    if method in ("finetune", "tuned"):
         s = settings or FineTuneSettings(seed=seed)
         tuned, history = fine_tune(
             train.texts,
@@ -133,20 +136,30 @@ def train_intent_model(
             settings=s,
             on_epoch=lambda e, a: log(f"epoch {e}: validation accuracy {a:.4f}"),
         )
+        report.update(
+            finetune=settings_dict(s) | {"device": tuned.device},
+            epochs_val_accuracy=history.val_accuracy,
+            best_epoch=history.best_epoch,
+            finetune_seconds=history.seconds,
+        )
+    if method == "tuned":
+        # The frozen method's head and scores, on the tuned body's vectors.
+        enc = TunedEncoder(tuned)
+        x_train, x_val, x_oos = enc.encode(train.texts), enc.encode(val_in.texts), enc.encode(oos_val)
+        head = fit_head(x_train, enc)
+        model = IntentModel(head, tuned=tuned)
+        report["tuned_val_accuracy"] = round(
+            accuracy(head.probabilities(x_val)[:, : len(names)], val_in.labels, names), 4
+        )
+        log(f"head on the tuned vectors: validation accuracy {report['tuned_val_accuracy']:.4f}")
+    elif method == "finetune":
         tuned_val = tuned.probabilities(val_in.texts)
         scores = {
             w: accuracy(w * tuned_val + (1 - w) * frozen_val, val_in.labels, names) for w in ENSEMBLE_WEIGHTS
         }
         weight = max(scores, key=lambda w: (scores[w], w))
         model = IntentModel(head, finetuned=tuned, finetuned_weight=weight, encoder=enc)
-        report.update(
-            finetune=settings_dict(s) | {"device": tuned.device},
-            epochs_val_accuracy=history.val_accuracy,
-            best_epoch=history.best_epoch,
-            finetune_seconds=history.seconds,
-            finetuned_val_accuracy=round(scores[1.0], 4),
-            finetuned_weight=weight,
-        )
+        report.update(finetuned_val_accuracy=round(scores[1.0], 4), finetuned_weight=weight)
         log(
             f"fine-tuned: validation accuracy {scores[1.0]:.4f}; ensemble weight {weight} → {scores[weight]:.4f}"
         )
