@@ -130,7 +130,9 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
                 schema = tool.tool_call_schema.model_json_schema()
             except Exception:  # a tool without a pydantic schema: its arguments still count
                 schema = None
-        return known_values((getattr(request, "tool_call", None) or {}).get("args", {}), schema)
+        call = getattr(request, "tool_call", None) or {}
+        own_name = [call["name"]] if call.get("name") else []  # a result may name its own tool
+        return known_values({"args": call.get("args", {}), "tool": own_name}, schema)
 
     @staticmethod
     def phrasings_for(request: ToolCallRequest) -> tuple[str, ...]:

@@ -59,15 +59,35 @@ def test_a_request_no_order_qualifies_for_says_so(bot: Assistant):
     assert not last.writes
 
 
+def test_an_order_is_picked_from_the_list_by_position_or_status(bot: Assistant, store: OrderStore):
+    """'The second one' after 'which order?' and 'the delivered one' after the overview: both were answered
+    with the same list again, and the cancellation never got past it."""
+    replies = talk(bot, "I'd like to cancel an order", "aarav.brown3708@example.com", "the second one")
+    assert "#W5065081 (pending)" in replies[1].text and "reason" in replies[-1].text
+    confirm = bot.respond("I ordered by mistake", session_id="s1")
+    assert "Cancel order #W6584521" in confirm.text and "sorry" not in confirm.text.lower()
+    assert store.order_details("#W6584521", customer_id=None)["status"] == "pending"  # not before the yes
+    *_, last = talk(
+        bot,
+        "what's the status of my orders?",
+        "aarav.davis1165@example.com",
+        "and the delivered one?",
+        session="s2",
+    )
+    assert last.text.startswith("Order #W3223435 is delivered.")
+
+
 def test_cancel_with_reason_and_confirmation(bot: Assistant, store: OrderStore):
     replies = talk(
         bot, "i need to cancle an order", "ava.kovacs4827@example.com", "#W4184032", "dont need it anymore"
     )
     assert "Shall I go ahead" in replies[-1].text and "no longer needed" in replies[-1].text
     assert store.order_details("#W4184032", customer_id=None)["status"] == "pending"  # not yet
+    assert not [v for v in replies[-1].safety if v["tripped"]]  # the dry run names its tool: data
     done = bot.respond("yes", session_id="s1")
     assert [w.name for w in done.writes] == ["cancel_pending_order"]
     assert not [v for v in done.safety if v["tripped"]]  # the echoed reason is the shop's own words
+    assert [c.name for c in done.tool_calls] == ["cancel_pending_order"]  # no failed call first
     order = store.order_details("#W4184032", customer_id=None)
     assert order["status"] == "cancelled" and order["cancel_reason"] == "no longer needed"
 

@@ -45,6 +45,8 @@ class Dialog:
     order_id: str | None = None
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     missing_orders: list[str] = field(default_factory=list)
+    listed_orders: list[str] = field(default_factory=list)
+    """The orders of the last list we showed, in its order ("the first one", "the delivered one")."""
     task_texts: list[str] = field(default_factory=list)
     reason: str | None = None
     payment_text: str | None = None

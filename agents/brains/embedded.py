@@ -225,7 +225,11 @@ class EmbeddedBrain(BaseChatModel):
         # Acknowledged out loud only when clearly upset (a mild "never mind" reads negative too).
         d.upset_now = (
             mood.upset
-            and (is_upset(text) or (mood.score <= UPSET_SCORE and len(text.split()) >= 3))  # not "asdfgh"
+            and (
+                is_upset(text)
+                # not "asdfgh"; not the reason asked for a cancellation ("I ordered by mistake")
+                or (mood.score <= UPSET_SCORE and len(text.split()) >= 3 and d.asked != "reason")
+            )
             and not _ABANDON.search(text)
         )
         if mood.upset:
@@ -598,7 +602,9 @@ class EmbeddedBrain(BaseChatModel):
                 if oid not in d.orders and oid not in d.missing_orders:
                     return call("get_order_details", {"order_id": oid})
             d.finish()
-            return reply(say.account(d.user, [d.orders[o] for o in d.user["orders"] if o in d.orders]))
+            listed = [d.orders[o] for o in d.user["orders"] if o in d.orders]
+            d.listed_orders = [o["order_id"] for o in listed]
+            return reply(say.account(d.user, listed))
         if task == "change_user_address":
             return self._user_address(d)
         if task in ORDER_TASKS:
@@ -685,6 +691,11 @@ class EmbeddedBrain(BaseChatModel):
                 if oid not in d.orders and oid not in d.missing_orders:
                     return call("get_order_details", {"order_id": oid})
             known = [d.orders[o] for o in d.user["orders"] if o in d.orders]
+            listed = [d.orders[o] for o in d.listed_orders if o in d.orders]
+            pointed = _order_pointed_at(d.task_texts[-1] if d.task_texts else "", listed)
+            if pointed is not None:
+                d.order_id = pointed  # "the first one", "the delivered one" in the list we showed
+                return self._order_task(d)
             wanted = ORDER_STATUS_FOR.get(d.task)
             fitting = [o for o in known if wanted is None or o["status"] in wanted]
             text = " ".join(d.task_texts)
@@ -698,9 +709,11 @@ class EmbeddedBrain(BaseChatModel):
                     d.order_id = known[0]["order_id"]
                 else:
                     d.asked = "order"
+                    d.listed_orders = [o["order_id"] for o in known]
                     return reply(say.orders_overview(known))
             elif named_missing:
                 d.asked = "order"  # they named an order we could not find: never guess another one
+                d.listed_orders = [o["order_id"] for o in candidates or known]
                 return reply(say.ask_order(candidates or known, ORDER_PURPOSE[d.task]))
             elif not by_item and len(elsewhere) == 1:
                 d.order_id = elsewhere[0]["order_id"]  # wrong status: said below, never another order
@@ -714,6 +727,7 @@ class EmbeddedBrain(BaseChatModel):
                 d.order_id = candidates[0]["order_id"]
             else:
                 d.asked = "order"
+                d.listed_orders = [o["order_id"] for o in candidates or known]
                 return reply(say.ask_order(candidates or known, ORDER_PURPOSE[d.task]))
         oid = d.order_id
         if oid not in d.orders:
@@ -1246,6 +1260,34 @@ def _ordinal_items(text: str, count: int) -> list[int]:
             positions = [_ORDINALS[word]] if _ORDINALS[word] < count else []
         picked += [p for p in positions if p not in picked]
     return picked
+
+
+_ORDER_ORDINAL = re.compile(
+    r"\b(?:the )?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|last)"
+    r"(?: (?:one|order)\b|(?=\s*(?:$|,|\.|!|\?)))",
+    re.I,
+)
+_STATUS_WORD = re.compile(r"\b(pending|processed|delivered|cancel(?:l)?ed|shipped)\b", re.I)
+
+
+def _order_pointed_at(text: str, listed: list[dict[str, Any]]) -> str | None:
+    """The order of the list we showed that 'the first one', 'the last order' or 'the delivered one' means:
+    by position, or by a status only one listed order has."""
+    if len(listed) < 2:
+        return None
+    m = _ORDER_ORDINAL.search(text)
+    if m:
+        word = m.group(1).lower()
+        position = len(listed) - 1 if word == "last" else _ORDINALS[word]
+        return listed[position]["order_id"] if position < len(listed) else None
+    statuses = {s.lower().replace("canceled", "cancelled") for s in _STATUS_WORD.findall(text)}
+    if len(statuses) == 1:
+        status = statuses.pop()
+        status = "processed" if status == "shipped" else status
+        fitting = [o for o in listed if o["status"] == status]
+        if len(fitting) == 1:
+            return str(fitting[0]["order_id"])
+    return None
 
 
 def _open_person_offer(d: Dialog) -> None:
