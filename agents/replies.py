@@ -215,6 +215,16 @@ def ask_reason() -> str:
     )
 
 
+def payment_method_name(pm: dict[str, Any]) -> str:
+    """How a customer would name a payment method: 'PayPal', 'the Mastercard', 'the gift card'."""
+    source = pm.get("source", "")
+    if source == "paypal":
+        return "PayPal"
+    if source == "credit_card":
+        return f"the {str(pm.get('brand', 'credit')).title()}"
+    return "the gift card" if source == "gift_card" else payment_method_text(pm)
+
+
 def ask_payment(methods: list[dict[str, Any]], purpose: str) -> str:
     listed = "\n".join(f"- {payment_method_text(pm)}" for pm in methods)
     return f"Which payment method should {purpose}?\n{listed}"

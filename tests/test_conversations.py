@@ -77,6 +77,18 @@ def test_an_order_is_picked_from_the_list_by_position_or_status(bot: Assistant, 
     assert last.text.startswith("Order #W3223435 is delivered.")
 
 
+def test_a_bare_yes_to_which_payment_method_is_asked_to_name_one(bot: Assistant, store: OrderStore):
+    replies = talk(
+        bot,
+        "I want to exchange my backpack for a different color",
+        "noah.brown7922@example.com",
+        "navy",
+        "yes",
+    )
+    assert replies[-1].text.startswith('Please tell me which one, for example "PayPal".')
+    assert not replies[-1].writes and "Here is what I'll do" in bot.respond("paypal", session_id="s1").text
+
+
 def test_cancel_with_reason_and_confirmation(bot: Assistant, store: OrderStore):
     replies = talk(
         bot, "i need to cancle an order", "ava.kovacs4827@example.com", "#W4184032", "dont need it anymore"

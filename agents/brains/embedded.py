@@ -767,8 +767,9 @@ class EmbeddedBrain(BaseChatModel):
             others = [pm for pid, pm in d.user["payment_methods"].items() if pid != current]
             pm_id = self._payment(d, order, others)
             if pm_id is None:
+                question = _which_payment(d, others, f"pay for order {oid} instead")
                 d.asked = "payment"
-                return reply(say.ask_payment(others, f"pay for order {oid} instead"))
+                return reply(question)
             return call("modify_pending_order_payment", {"order_id": oid, "payment_method_id": pm_id})
         # items: return, exchange, modify
         items = self._items(d, order)
@@ -786,10 +787,9 @@ class EmbeddedBrain(BaseChatModel):
                 if d.payment_text and ent.payment_hint(d.payment_text):  # they named one they don't have
                     d.preface = f"{d.preface}\n{say.refund_method_unavailable(allowed[0])}".strip()
             if pm_id is None:
+                question = _which_payment(d, allowed, "receive the refund (the original one, or a gift card)")
                 d.asked = "payment"
-                return reply(
-                    say.ask_payment(allowed, "receive the refund (the original one, or a gift card)")
-                )
+                return reply(question)
             return call(
                 "return_delivered_order_items",
                 {"order_id": oid, "item_ids": [i["item_id"] for i in items], "payment_method_id": pm_id},
@@ -833,8 +833,9 @@ class EmbeddedBrain(BaseChatModel):
         if pm_id is None and len(methods) == 1:
             pm_id = methods[0]["id"]
         if pm_id is None:
+            question = _which_payment(d, methods, "pay or receive the price difference")
             d.asked = "payment"
-            return reply(say.ask_payment(methods, "pay or receive the price difference"))
+            return reply(question)
         tool = "exchange_delivered_order_items" if task == "exchange_items" else "modify_pending_order_items"
         return call(
             tool,
@@ -1191,6 +1192,15 @@ def _amend_address(address: dict[str, str], text: str) -> dict[str, str]:
     if re.search(r"\bno (apartment|apt|suite|unit)|\bthere'?s no (apartment|apt|suite|unit)", text, re.I):
         amended["address2"] = ""
     return amended
+
+
+def _which_payment(d: Dialog, methods: list[dict[str, Any]], purpose: str) -> str:
+    """Ask which payment method; a bare "yes" to that question gets told to name one (it was asked again
+    word for word)."""
+    question = say.ask_payment(methods, purpose)
+    if d.asked == "payment" and _starts_with_yes(d.last_text) and len(d.last_text.split()) <= 3:
+        return f'Please tell me which one, for example "{say.payment_method_name(methods[-1])}". {question}'
+    return question
 
 
 def _starts_with_yes(text: str) -> bool:
