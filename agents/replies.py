@@ -374,7 +374,10 @@ def product(product: dict[str, Any], mentioned: dict[str, str] | None = None) ->
 
 
 def product_unknown(types: dict[str, str]) -> str:
-    return "Which product do you mean? We sell: " + ", ".join(sorted(types)) + "."
+    """No product named (or one we do not sell): the catalogue, and which one they mean."""
+    return (
+        "Here is what we sell: " + ", ".join(sorted(types)) + ". Which one would you like to know more about?"
+    )
 
 
 def handed_off() -> str:
