@@ -67,7 +67,7 @@ def ask_order(orders: list[dict[str, Any]], purpose: str) -> str:
 
 def order_status(order: dict[str, Any]) -> str:
     items = "\n".join(f"- {item_text(i)}" for i in order["items"])
-    tracking = [t for f in order.get("fulfillments", []) for t in f.get("tracking_id", [])]
+    tracking = _tracking(order)
     lines = [f"Order {order['order_id']} is {order['status']}.", f"Items:\n{items}"]
     if tracking:
         lines.append(f"Tracking number{'s' if len(tracking) > 1 else ''}: {', '.join(tracking)}.")

@@ -139,11 +139,7 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         """The tool's own sentence forms, declared as `tool.metadata["kefu_phrasings"]` (a list of regular
         expressions whose named groups are data slots, or a function returning one): a result sentence of
         that form is checked on its slots only. kefu's recommendation tool declares its explanations."""
-        tool = getattr(request, "tool", None) if request is not None else None
-        declared = (getattr(tool, "metadata", None) or {}).get("kefu_phrasings") if tool is not None else None
-        if callable(declared):
-            declared = declared()
-        return tuple(str(p) for p in declared or ())
+        return _declared(request, "kefu_phrasings")
 
     @staticmethod
     def data_keys_for(request: ToolCallRequest) -> tuple[str, ...]:
@@ -151,9 +147,7 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         `tool.metadata["kefu_data_keys"]`: passed through unscored. The order tools declare `name` and
         `options` (product names and option values from the shop's catalogue: "built-in grinder" alone,
         scored as a sentence, read as an off-topic task to the injection head)."""
-        tool = getattr(request, "tool", None) if request is not None else None
-        declared = (getattr(tool, "metadata", None) or {}).get("kefu_data_keys") if tool is not None else None
-        return tuple(str(k) for k in declared or ())
+        return _declared(request, "kefu_data_keys")
 
     def wrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]]
@@ -178,3 +172,12 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
             self.phrasings_for(request),
             self.data_keys_for(request),
         )
+
+
+def _declared(request: ToolCallRequest | None, key: str) -> tuple[str, ...]:
+    """What the called tool declares under `tool.metadata[key]`: a list of strings, or a function returning one."""
+    tool = getattr(request, "tool", None) if request is not None else None
+    declared = (getattr(tool, "metadata", None) or {}).get(key) if tool is not None else None
+    if callable(declared):
+        declared = declared()
+    return tuple(str(v) for v in declared or ())

@@ -77,7 +77,7 @@ def test_an_order_is_picked_from_the_list_by_position_or_status(bot: Assistant, 
     assert last.text.startswith("Order #W3223435 is delivered.")
 
 
-def test_a_bare_yes_to_which_payment_method_is_asked_to_name_one(bot: Assistant, store: OrderStore):
+def test_a_bare_yes_to_which_payment_method_is_asked_to_name_one(bot: Assistant):
     replies = talk(
         bot,
         "I want to exchange my backpack for a different color",

@@ -1272,9 +1272,9 @@ def _ordinal_items(text: str, count: int) -> list[int]:
     return picked
 
 
+# 'The first one', 'the last order': the ordinal words of `_ORDINAL`, pointing into a list of orders.
 _ORDER_ORDINAL = re.compile(
-    r"\b(?:the )?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|last)"
-    r"(?: (?:one|order)\b|(?=\s*(?:$|,|\.|!|\?)))",
+    rf"\b(?:the )?({'|'.join([*_ORDINALS, 'last'])})(?: (?:one|order)\b|(?=\s*(?:$|,|\.|!|\?)))",
     re.I,
 )
 _STATUS_WORD = re.compile(r"\b(pending|processed|delivered|cancel(?:l)?ed|shipped)\b", re.I)
