@@ -93,6 +93,11 @@ class Conversations:
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    def queued(self, session_id: str) -> int:
+        """How many of the session's messages (and take-overs) are running or waiting their turn."""
+        entry = self._locks.get(session_id)
+        return entry.users if entry is not None else 0
+
     async def drain(self, timeout_s: float) -> int:
         """Stop taking messages and wait for the turns in flight; returns how many did not finish."""
         self.accepting = False

@@ -51,15 +51,19 @@ def test_one_sessions_turns_run_in_arrival_order(make_bot, kit):
     texts = [f"message {i}" for i in range(6)]
 
     async def main() -> list[int]:
+        conversations = app.state.kefu.conversations
         async with _async_client(app) as c:
             tasks = []
-            for t in texts:
+            for i, t in enumerate(texts):
                 tasks.append(
                     asyncio.create_task(
                         c.post("/v1/sessions/order/messages", json={"text": t}, headers=kit.APP)
                     )
                 )
-                await asyncio.sleep(0.005)  # sent one after the other, without waiting for answers
+                # Sent one after the other without waiting for answers; "arrived" is when the server
+                # has queued it (a fixed sleep raced the request's way in on a loaded CI machine).
+                while conversations.queued("order") + sum(x.done() for x in tasks) <= i:
+                    await asyncio.sleep(0.001)
             return [r.status_code for r in await asyncio.gather(*tasks)]
 
     assert asyncio.run(main()) == [200] * len(texts)
