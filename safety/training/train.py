@@ -8,7 +8,7 @@ Heads:
 - `injection`: the same kind of head on sentences of tool and document text; positives are BIPIA train attacks,
   off-topic task requests (CLINC150 non-banking train queries, AdvBench train goals) and kefu's injected
   note lines; negatives are sentences of BIPIA train emails, Bitext answers, ABCD guidelines and kefu's
-  order notes and product copy.
+  order notes and product copy (`shop_text.product_copy`: descriptions and product FAQs).
 - `toxicity`: logistic regression on hashed character and word n-grams; Davidson train split (hate or
   offensive = toxic) plus Bitext answers as clean text.
 
@@ -281,6 +281,7 @@ def build_training_sets(data: Datasets) -> dict[str, Any]:
         "hw-notes": hw.MORE_ORDER_NOTES,
         "email-lines": _email_lines(bipia_train["emails"]),
         "shop-catalog": shop_text.tool_strings(),
+        "product-copy": shop_text.product_copy(),
     }
     tox_train, _ = data.davidson()
     return {
