@@ -250,7 +250,9 @@ def product_copy(n: int = 1500) -> list[str]:
         for variant in product["variants"].values():
             for key, value in variant["options"].items():
                 options.setdefault(key, set()).add(str(value))
-        features = _FEATURES.get(product["name"], []) + [f"a choice of {k}" for k in options if k != "features"]
+        features = _FEATURES.get(product["name"], []) + [
+            f"a choice of {k}" for k in options if k != "features"
+        ]
         catalogue[product["name"]] = (features, [sorted(v) for v in options.values()])
     for name, features in _OTHER_PRODUCTS.items():
         catalogue[name] = (features, [])
