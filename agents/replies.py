@@ -143,6 +143,18 @@ def order_detail(order: dict[str, Any], detail: str, user: dict[str, Any] | None
     return None
 
 
+def order_details(
+    order: dict[str, Any], details: list[str], user: dict[str, Any] | None = None
+) -> str | None:
+    """Each detail asked, one line each, or None when the order lacks one (the caller shows it all). The
+    payment line already says what was paid, so a total asked with it is not repeated unless refunded."""
+    refunded = any(p["transaction_type"] == "refund" for p in order.get("payment_history", []))
+    if "payment" in details and not refunded:
+        details = [d for d in details if d != "total"]
+    parts = [order_detail(order, d, user) for d in details]
+    return "\n".join(p for p in parts if p) if parts and all(parts) else None
+
+
 def orders_overview(orders: list[dict[str, Any]]) -> str:
     lines = "\n".join(f"- {order_line(o)}" for o in orders)
     return f"Here are your orders:\n{lines}\nWould you like the details or tracking of one of them?"

@@ -44,6 +44,21 @@ def test_a_question_about_one_detail_of_the_order_gets_that_detail(bot: Assistan
     assert first[-1].text == "Order #W2611340 (processed) has tracking number 357962501027."
 
 
+def test_two_details_asked_with_the_order_id_and_the_email_in_one_message(bot: Assistant):
+    """'#W1, address and tracking?' gets those two lines; said with the email in the first message, the
+    question was dropped and the whole order shown (an order id with no request read as 'show it')."""
+    [reply] = talk(
+        bot,
+        "hi, noah.brown7922@example.com here. for #W7678072, what was the total and which card did I use?",
+    )
+    assert reply.text == "Order #W7678072 was paid with your PayPal account ($514.48)."
+    [both] = talk(bot, "what's the shipping address and tracking number for #W7678072?")
+    assert both.text.splitlines() == [
+        "Order #W7678072 was shipped to 986 Sunset Drive, Suite 259, Denver, CO 80279, USA.",
+        "Order #W7678072 (delivered) has tracking number 517177699738.",
+    ]
+
+
 def test_the_order_shows_every_option_of_its_items(bot: Assistant):
     """The safety check on tool output cut "built-in grinder" out of this order (read as an injected task)."""
     *_, last = talk(bot, "where is my order #W7821216", "aarav.garcia8277@example.com")
@@ -187,6 +202,36 @@ def test_user_address_change(bot: Assistant, store: OrderStore):
         "yes",
     )
     assert store.customer_details("lucas_moore_6941")["address"]["address2"] == "Apt 7"
+
+
+def test_a_refused_request_does_not_drop_the_other_one_in_the_message(bot: Assistant, store: OrderStore):
+    """Noah's only order is delivered, so the cancellation is refused; the address change he asked for in
+    the same breath goes on in the same reply (was: dropped without a word)."""
+    *_, asked = talk(
+        bot,
+        "noah.brown7922@example.com",
+        "cancel my pending order and also change my address to 12 Oak St, Austin TX 78701",
+    )
+    assert asked.text.startswith("Order #W7678072 has already been delivered, so it can't be cancelled")
+    assert "Change your default address to 12 Oak St, Austin, TX 78701" in asked.text
+    bot.respond("yes", session_id="s1")
+    assert store.customer_details("noah_brown_6181")["address"]["city"] == "Austin"
+
+
+def test_an_address_change_and_where_is_my_order_in_one_message(bot: Assistant, store: OrderStore):
+    """'Change my address … and tell me where my order is': the account's address (not the delivered
+    order's, which was refused), then the order, after the yes."""
+    *_, asked, done = talk(
+        bot,
+        "noah.brown7922@example.com",
+        "change my address to 12 Oak St, Austin TX 78701 and tell me where my order is",
+        "yes",
+    )
+    assert "Change your default address" in asked.text
+    assert [w.name for w in done.writes] == ["modify_user_address"]
+    assert done.text.startswith("Done: your default address is now 12 Oak St")
+    assert "Order #W7678072 is delivered" in done.text and "anything else" not in done.text
+    assert store.customer_details("noah_brown_6181")["address"]["city"] == "Austin"
 
 
 def test_product_details_without_logging_in(bot: Assistant):

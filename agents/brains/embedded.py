@@ -63,7 +63,7 @@ _TASK_WORDS = {
     "change_order_address": re.compile(r"\baddress|\bship (it )?to\b", re.I),
     "change_user_address": re.compile(r"\baddress|\bmoved\b", re.I),
     "change_order_payment": re.compile(r"\b(pay with|payment method|charge (it|my))", re.I),
-    "order_status": re.compile(r"\b(status|track|where is|arrive)", re.I),
+    "order_status": re.compile(r"\b(status|track|where is|arrive)|\bwhere\b[^.?!]*\border\b", re.I),
 }
 _NEVER = re.compile(r"(?!)")
 _OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older|newer) order\b", re.I)
@@ -110,6 +110,8 @@ _ALSO_ORDER = re.compile(
 _STRONG_SWITCH = re.compile(
     r"\b(cancel|return|exchange|swap|refund|track|change|modify|update|switch)\b", re.I
 )
+_TASK_FAMILIES = ({"change_order_address", "change_user_address"}, {"exchange_items", "modify_items"})
+_ASKS_WHERE_ORDER = re.compile(r"\bwhere\b[^.?!]*\b(order|package|parcel)\b", re.I)
 _CLAUSES = re.compile(r"\s*(?:\band also\b|\balso\b|\bplus\b|;|\. |\band then\b|\band\b|,)\s*", re.I)
 MAX_CALLS_PER_TURN = 16
 _ids = itertools.count(1)
@@ -171,9 +173,8 @@ class EmbeddedBrain(BaseChatModel):
                 )
         more_to_do = dialog.task is not None or (dialog.suggest_now and self._may_suggest(dialog))
         if immediate and not dialog.hold and more_to_do and not dialog.awaiting_yes and not dialog.handed_off:
-            dialog.preface = (
-                dialog.preface + "\n" + immediate
-            ).strip()  # more to do: say it with the next reply
+            done = immediate.removesuffix(say.anything_else()).strip()  # there is something else
+            dialog.preface = (dialog.preface + "\n" + done).strip()  # more to do: said with the next reply
             immediate = None
         dialog.hold = False
         step = reply(immediate) if immediate else self._decide(dialog)
@@ -371,15 +372,17 @@ class EmbeddedBrain(BaseChatModel):
                 by_clause.append((p.intent, p.confidence))
         found: list[str] = []
         strong = [t for t, c in by_clause if t not in ("policy_question", "product_info")]
-        if whole and whole not in strong and (confidence >= 0.45 or not strong):
-            strong.insert(0, whole)
+        same_kind = any({whole, t} <= family for family in _TASK_FAMILIES for t in strong)
+        if whole and whole not in strong and not same_kind and (confidence >= 0.45 or not strong):
+            strong.insert(0, whole)  # (a clause's "change my address" says which address; the whole doesn't)
         for t in strong:
             if t not in found:
                 found.append(t)
         if not found and by_clause:
             found.append(by_clause[0][0])
-        # more than one task only when each has its own clause with a request verb
-        verbs = [c for c in clauses if _STRONG_SWITCH.search(c)]
+        # more than one task only when each has its own clause with a request verb (or asks where the
+        # order is: "change my address and tell me where my order is")
+        verbs = [c for c in clauses if _STRONG_SWITCH.search(c) or _ASKS_WHERE_ORDER.search(c)]
         return found if len(verbs) >= len(found) else found[:1]
 
     def _wants_item_change(self, d: Dialog, text: str) -> bool:
@@ -624,9 +627,11 @@ class EmbeddedBrain(BaseChatModel):
         heard = d.heard
         if d.order_id and heard in ("inform", "affirm", "unknown", "greet") and d.user is not None:
             d.start("order_status")  # an order id on its own: show that order
+            d.task_texts.append(d.last_text)  # (or what it asks of it: "#W1, which card did I use?")
             return self._order_task(d)
         if d.order_id and heard in ("inform", "affirm", "unknown"):
             d.start("order_status")
+            d.task_texts.append(d.last_text)
             return self._decide(d)
         if heard == "greet" or heard is None:
             return reply(say.greet())
@@ -735,8 +740,8 @@ class EmbeddedBrain(BaseChatModel):
         order = d.orders[oid]
         task = d.task
         if task == "order_status":
-            asked = [a for a in map(_order_detail_asked, d.task_texts) if a]
-            answer = say.order_detail(order, asked[-1], d.user) if asked else None
+            asked = [a for a in map(_order_details_asked, d.task_texts) if a]
+            answer = say.order_details(order, asked[-1], d.user) if asked else None
             missing = order["status"] == "delivered" and any(_NOT_ARRIVED.search(t) for t in d.task_texts)
             d.finish()
             if missing:
@@ -750,7 +755,14 @@ class EmbeddedBrain(BaseChatModel):
             d.task = task = "exchange_items"
         if status not in (ORDER_STATUS_FOR[task] or ()):
             d.finish()
-            return reply(say.wrong_status(order, task))
+            refused = say.wrong_status(order, task)
+            if d.task is not None and _TASK_WORDS.get(d.task, _NEVER).search(d.last_text):
+                # "cancel my pending order and change my address to …": the other request in the same
+                # message goes on now, with what the message said for it, after saying why not
+                d.preface = f"{d.preface}\n{refused}".strip()
+                d.replay = d.replay or d.last_text
+                return self._decide(d)
+            return reply(refused)
         if task == "cancel_order":
             if d.reason is None:
                 d.asked = "reason"
@@ -1058,7 +1070,8 @@ def _asks_about_a_detail(text: str) -> bool:
     return bool(_WH_QUESTION.search(text)) and not _WANTS_CHANGE.search(text)
 
 
-# One thing asked about an order: answered alone, not with the whole order again.
+# The things asked about an order ("what was the total and which card did I use?"): answered alone, not
+# with the whole order again.
 _ORDER_DETAILS = {
     "payment": re.compile(
         r"\b(which|what) (credit )?(card|payment( method)?)\b|\b(pay|paid) (with|by|using)\b|\bcard did i use\b",
@@ -1081,13 +1094,14 @@ _CHANGE_WORDS = re.compile(
 )
 
 
-def _order_detail_asked(text: str) -> str | None:
-    """'What card did I pay with?' → 'payment': a question about exactly one detail of an order (none for
-    'where is my order?', which asks for all of it, or for a request to change something)."""
+def _order_details_asked(text: str) -> list[str]:
+    """'What card did I pay with?' → ['payment']; 'the total and which card?' → ['payment', 'total']: a
+    question about one to three details of an order (none for 'where is my order?', which asks for all of
+    it, or for a request to change something)."""
     if not _QUESTION.search(text) or _CHANGE_WORDS.search(text):
-        return None
-    asked = [name for name, pattern in _ORDER_DETAILS.items() if pattern.search(text)]
-    return asked[0] if len(asked) == 1 else None
+        return []
+    found = {name: m.start() for name, pattern in _ORDER_DETAILS.items() if (m := pattern.search(text))}
+    return sorted(found, key=found.__getitem__) if len(found) <= 3 else []  # in the order asked
 
 
 def _abandons(text: str) -> bool:
