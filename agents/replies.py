@@ -215,6 +215,10 @@ def wrong_status(order: dict[str, Any], task: str) -> str:
     )
 
 
+def not_in_order(names: list[str], order: dict[str, Any]) -> str:
+    return f"I don't see {' or '.join(names)} in order {order['order_id']}."
+
+
 def ask_items(order: dict[str, Any], verb: str) -> str:
     items = "\n".join(f"- {item_text(i)}" for i in order["items"])
     return f"Which items from order {order['order_id']} would you like to {verb}?\n{items}"

@@ -234,6 +234,24 @@ def test_an_address_change_and_where_is_my_order_in_one_message(bot: Assistant, 
     assert store.customer_details("noah_brown_6181")["address"]["city"] == "Austin"
 
 
+def test_returning_something_the_order_does_not_have_says_so(bot: Assistant):
+    """Noah's order has a kettle, a mouse and a backpack; 'my headphones' is not among them (was: the item
+    question alone, as if he had not named anything)."""
+    *_, asked = talk(bot, "noah.brown7922@example.com", "I'd like to return my headphones")
+    assert asked.text.startswith("I don't see Headphones in order #W7678072.")
+    assert "Which items from order #W7678072 would you like to return?" in asked.text
+    assert not asked.writes
+
+
+def test_a_bigger_one_is_the_next_size_up(bot: Assistant):
+    """'Exchange the backpack for a bigger one': size small → medium (was: the list of every option)."""
+    *_, confirm = talk(
+        bot, "noah.brown7922@example.com", "i want to exchange the backpack for a bigger one", "paypal"
+    )
+    assert "Here is what I'll do" in confirm.text
+    assert "size small) – $205.35 → " in confirm.text and "size medium" in confirm.text.split("→")[1]
+
+
 def test_product_details_without_logging_in(bot: Assistant):
     reply = bot.respond("do you have the yoga mat in blue? how much?", session_id="s1")
     assert "Yoga Mat" in reply.text and "$" in reply.text

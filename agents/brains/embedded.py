@@ -786,8 +786,16 @@ class EmbeddedBrain(BaseChatModel):
         # items: return, exchange, modify
         items = self._items(d, order)
         if not items:
+            if d.product_types is None and "list_all_product_types" in self.tool_names:
+                return call("list_all_product_types", {})  # to tell "my headphones" (not in it) apart
             d.asked = "items"
             verb = {"return_items": "return", "exchange_items": "exchange", "modify_items": "change"}[task]
+            have = {i["name"] for i in order["items"]}
+            named = [
+                n for n in cm.match_products(" ".join(d.task_texts), d.product_types or {}) if n not in have
+            ]
+            if named:  # "return my headphones" and the order has none
+                return reply(f"{say.not_in_order(named, order)}\n{say.ask_items(order, verb)}")
             return reply(say.ask_items(order, verb))
         if task == "return_items":
             methods = list(d.user["payment_methods"].values())
@@ -1157,6 +1165,9 @@ def _mentions_for(item: dict[str, Any], product: dict[str, Any], texts: list[str
     by_key: dict[tuple[str, ...], list[cm.OptionMention]] = {}
     for t in texts:
         found = cm.option_mentions(t, product["variants"].values())
+        step = _size_step(t, item, product)
+        if step is not None and not any(step.keys == m.keys for m in found):
+            found.append(step)  # "a bigger one": the next size up, as if named
         fresh: dict[tuple[str, ...], list[cm.OptionMention]] = {}
         for m in found:
             fresh.setdefault(m.keys, []).append(m)
@@ -1168,6 +1179,51 @@ def _mentions_for(item: dict[str, Any], product: dict[str, Any], texts: list[str
     if all(all(str(item["options"].get(k)) == m.value for k in m.keys) for m in chosen):
         return []  # only what they already have: no wish expressed yet
     return chosen
+
+
+_SIZE_WORDS = {  # comparative → (direction, the option keys it speaks of, in order of preference)
+    re.compile(r"\b(bigger|larger|a size up|one size up|size up)\b", re.I): (
+        1,
+        ("size", "frame size", "kit size"),
+    ),
+    re.compile(r"\b(smaller|a size down|one size down|size down)\b", re.I): (
+        -1,
+        ("size", "frame size", "kit size"),
+    ),
+    re.compile(r"\blonger\b", re.I): (1, ("length",)),
+    re.compile(r"\bshorter\b", re.I): (-1, ("length",)),
+    re.compile(r"\btaller\b", re.I): (1, ("height",)),
+}
+_SIZE_ORDER = ["xxs", "xs", "s", "small", "m", "medium", "l", "large", "xl", "xxl", "xxxl"]
+
+
+def _size_rank(value: str) -> float | None:
+    v = value.strip().lower()
+    if v in _SIZE_ORDER:
+        return float(_SIZE_ORDER.index(v))
+    number = re.match(r"\d+(\.\d+)?", v)
+    return float(number.group()) if number else None
+
+
+def _size_step(text: str, item: dict[str, Any], product: dict[str, Any]) -> cm.OptionMention | None:
+    """'A bigger one' → the item's next size up among the product's sizes (None when it has no size
+    option, or is already the largest)."""
+    for pattern, (direction, keys) in _SIZE_WORDS.items():
+        if not pattern.search(text):
+            continue
+        key = next((k for k in keys if k in item["options"]), None)
+        if key is None:
+            return None
+        values = {str(v["options"][key]) for v in product["variants"].values() if key in v["options"]}
+        ranked = sorted((r, v) for v in values if (r := _size_rank(v)) is not None)
+        current = _size_rank(str(item["options"][key]))
+        if current is None or len(ranked) < len(values):
+            return None  # sizes we cannot order
+        beyond = [v for r, v in ranked if (r - current) * direction > 0]
+        if not beyond:
+            return None
+        return cm.OptionMention((key,), beyond[0] if direction > 0 else beyond[-1])
+    return None
 
 
 def _segments_for(item: dict[str, Any], items: list[dict[str, Any]], texts: list[str]) -> list[str]:
