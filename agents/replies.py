@@ -4,6 +4,7 @@ the templates stay as its fallback, so every fact in them comes from a tool resu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from kefu.tools.orders.describe import address_text, item_text, money, options_text, payment_method_text
@@ -361,9 +362,23 @@ def order_not_found(order_id: str) -> str:
     )
 
 
-def product(product: dict[str, Any], mentioned: dict[str, str] | None = None) -> str:
+@dataclass(frozen=True)
+class PriceAsk:
+    """A price condition in a product question: 'under $200' (below=200), 'the cheapest' (pick='cheapest')."""
+
+    below: float | None = None
+    above: float | None = None
+    pick: str | None = None
+    """'cheapest' or 'priciest'."""
+
+
+def product(
+    product: dict[str, Any], mentioned: dict[str, str] | None = None, price: PriceAsk | None = None
+) -> str:
     variants = list(product["variants"].values())
     available = [v for v in variants if v["available"]]
+    if price is not None:
+        return _product_by_price(product, mentioned or {}, price)
     if mentioned:
         fits = [v for v in variants if all(str(v["options"].get(k)) == x for k, x in mentioned.items())]
         want = ", ".join(f"{k} {x}" for k, x in mentioned.items())
@@ -387,6 +402,46 @@ def product(product: dict[str, Any], mentioned: dict[str, str] | None = None) ->
         f"{money(min(prices))} to {money(max(prices))}:\n{listed}\nTell me the options you'd like and I'll "
         "check the price and availability."
     )
+
+
+def _product_by_price(product: dict[str, Any], mentioned: dict[str, str], price: PriceAsk) -> str:
+    """The in-stock variants that meet the price condition (with the options named), or why none does."""
+    name = product["name"]
+    want = ", ".join(f"{k} {x}" for k, x in mentioned.items())
+    label = f"{name} with {want}" if want else name
+    fits = [
+        v
+        for v in product["variants"].values()
+        if v["available"] and all(str(v["options"].get(k)) == x for k, x in mentioned.items())
+    ]
+    if not fits:
+        return f"Sorry, the {label} is not available right now."
+    fits.sort(key=lambda v: v["price"])
+    if price.pick is not None:
+        v = fits[0] if price.pick == "cheapest" else fits[-1]
+        which = "most affordable" if price.pick == "cheapest" else "most expensive"
+        return f"The {which} {label} in stock is {options_text(v['options'])} at {money(v['price'])}."
+    within = [
+        v
+        for v in fits
+        if (price.below is None or v["price"] <= price.below)
+        and (price.above is None or v["price"] >= price.above)
+    ]
+    bound = " and ".join(
+        b
+        for b in (
+            f"under {money(price.below)}" if price.below is not None else "",
+            f"over {money(price.above)}" if price.above is not None else "",
+        )
+        if b
+    )
+    if not within:
+        return (
+            f"Sorry, no {label} in stock costs {bound}: they range from {money(fits[0]['price'])} to "
+            f"{money(fits[-1]['price'])}."
+        )
+    lines = "\n".join(f"- {options_text(v['options'])} – {money(v['price'])}" for v in within[:10])
+    return f"Here are the {label} options {bound}:\n{lines}"
 
 
 def product_unknown(types: dict[str, str]) -> str:

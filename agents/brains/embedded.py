@@ -639,6 +639,19 @@ class EmbeddedBrain(BaseChatModel):
             return reply(say.goodbye())
         if d.upset_now and heard in ("out_of_scope", "unknown", "deny", "inform"):
             return self._complaint(d)
+        if (
+            heard in ("inform", "unknown", "out_of_scope")
+            and _QUESTION.search(d.last_text)
+            and "list_all_product_types" in self.tool_names
+        ):
+            # "is the laptop available with 32GB ram and i9?" (read as inform, 0.46): a question that names
+            # a product by its name (not "what's your phone number?", only near "Smartphone")
+            if d.product_types is None:
+                return call("list_all_product_types", {})
+            if any(cm.product_score(n, d.last_text) >= 2.0 for n in d.product_types):
+                d.start("product_info")
+                d.task_texts.append(d.last_text)
+                return self._product_info(d)
         if heard in ("out_of_scope", "unknown") and "search_knowledge" in self.tool_names and d.last_text:
             # not a request we know: the business's own documents may still answer it
             d.start("policy_question")
@@ -949,10 +962,11 @@ class EmbeddedBrain(BaseChatModel):
         product = d.products.get(pid)
         if product is None:
             return call("get_product_details", {"product_id": pid})
-        mentions = cm.option_mentions(d.task_texts[-1] if d.task_texts else "", product["variants"].values())
+        last = d.task_texts[-1] if d.task_texts else ""
+        mentions = cm.option_mentions(last, product["variants"].values())
         wanted = {m.keys[0]: m.value for m in mentions}
         d.finish()
-        return reply(say.product(product, wanted or None))
+        return reply(say.product(product, wanted or None, _price_ask(last)))
 
     def _complaint(self, d: Dialog) -> Step:
         """An upset message with nothing to act on: acknowledge it and offer a person (a yes hands over)."""
@@ -1224,6 +1238,28 @@ def _size_step(text: str, item: dict[str, Any], product: dict[str, Any]) -> cm.O
             return None
         return cm.OptionMention((key,), beyond[0] if direction > 0 else beyond[-1])
     return None
+
+
+_AMOUNT = r"\$?\s?(\d[\d,]*(?:\.\d+)?)\s*(?:dollars|usd|bucks)?"
+_BELOW = re.compile(
+    rf"\b(?:under|below|less than|cheaper than|no more than|up to|max(?:imum)?|within)\s+{_AMOUNT}", re.I
+)
+_ABOVE = re.compile(rf"\b(?:over|above|more than)\s+{_AMOUNT}", re.I)
+_CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest price|most affordable|cheaper one)\b", re.I)
+_PRICIEST = re.compile(r"\b(most expensive|priciest|top of the range|best one money can buy)\b", re.I)
+
+
+def _price_ask(text: str) -> say.PriceAsk | None:
+    """'Under $200', 'over 300 dollars', 'the cheapest': a price condition on a product question."""
+
+    def amount(m: re.Match[str] | None) -> float | None:
+        return float(m.group(1).replace(",", "")) if m else None
+
+    below, above = amount(_BELOW.search(text)), amount(_ABOVE.search(text))
+    pick = "cheapest" if _CHEAPEST.search(text) else "priciest" if _PRICIEST.search(text) else None
+    if below is None and above is None and pick is None:
+        return None
+    return say.PriceAsk(below=below, above=above, pick=pick)
 
 
 def _segments_for(item: dict[str, Any], items: list[dict[str, Any]], texts: list[str]) -> list[str]:
