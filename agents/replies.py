@@ -496,6 +496,16 @@ def billing_issue() -> str:
     )
 
 
+def defective_items(order: dict[str, Any], items: list[dict[str, Any]]) -> str:
+    """A delivered item that broke: the two remedies the policy allows, and a person if neither suits."""
+    names = " and ".join(dict.fromkeys(i["name"] for i in items))
+    it = "it" if len(items) == 1 else "them"
+    return (
+        f"Order {order['order_id']} was delivered, so I can return the {names} for a refund or exchange {it} "
+        f"for a new one. Which would you prefer? If you'd rather talk to a person, just say 'human'."
+    )
+
+
 def delivered_not_received() -> str:
     """Said after the order when the customer says it never came but it shows as delivered."""
     return (

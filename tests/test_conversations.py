@@ -253,6 +253,22 @@ def test_a_bigger_one_is_the_next_size_up(bot: Assistant):
     assert "size small) – $205.35 → " in confirm.text and "size medium" in confirm.text.split("→")[1]
 
 
+def test_a_broken_item_gets_the_remedies_and_the_next_message_picks_one(bot: Assistant, store: OrderStore):
+    """'My kettle broke … nobody helps me' showed the whole order; now the return or exchange on offer, and
+    'just give me a refund' returns the kettle without asking which item."""
+    *_, offered, asked = talk(
+        bot,
+        "noah.brown7922@example.com",
+        "this is ridiculous, my kettle broke after two days and nobody helps me",
+        "just give me a refund",
+    )
+    assert "I can return the Electric Kettle for a refund or exchange it for a new one" in offered.text
+    assert "Items:" not in offered.text
+    assert "Return Electric Kettle" in asked.text and "Gaming Mouse" not in asked.text
+    bot.respond("yes", session_id="s1")
+    assert store.order_details("#W7678072", customer_id=None)["status"] == "return requested"
+
+
 def test_product_details_without_logging_in(bot: Assistant):
     reply = bot.respond("do you have the yoga mat in blue? how much?", session_id="s1")
     assert "Yoga Mat" in reply.text and "$" in reply.text

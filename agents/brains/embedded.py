@@ -91,6 +91,14 @@ _BILLING = re.compile(
     re.I,
 )
 # "It never arrived" about an order the shop shows as delivered.
+_DEFECT = re.compile(
+    r"\b(broke|broken|stopped working|(doesn'?t|does not|won'?t|isn'?t|not) work(ing)?|defective|faulty|"
+    r"damaged|cracked|leak(s|ing)|dead on arrival|fell apart)\b",
+    re.I,
+)
+_REMEDY = re.compile(
+    r"\b(return|refund|money back|exchange|swap|replace(ment)?|send (it|them) back|new one)\b", re.I
+)
 _NOT_ARRIVED = re.compile(
     r"\b(never|not|hasn'?t|didn'?t|haven'?t|have not|has not|did not|yet to)\b[^.?!]{0,25}?"
     r"\b(arriv\w*|receiv\w*|come|came|deliver\w*|show(ed|n)? up|got it|get it|got my|get my)\b|"
@@ -244,6 +252,16 @@ class EmbeddedBrain(BaseChatModel):
         requested = self._requests(text, intent, pred.confidence)
         if requested and requested[0] in _DETAIL_WRITES and _asks_about_a_detail(text):
             requested = ["order_status"]  # "where is #W1 being shipped to?" asks, it does not change
+        if (
+            requested
+            and requested[0] in ("return_items", "exchange_items")
+            and _DEFECT.search(text)
+            and not _REMEDY.search(text)
+            and d.task is None
+        ):
+            requested = [
+                "order_status"
+            ]  # "my coffee maker is leaking": offer return or exchange, not pick one
         if (
             len(requested) == 1
             and requested[0] in ACCOUNT_TASKS
@@ -637,6 +655,14 @@ class EmbeddedBrain(BaseChatModel):
             return reply(say.greet())
         if heard == "goodbye":
             return reply(say.goodbye())
+        if (
+            d.user is not None
+            and heard in ("out_of_scope", "unknown", "inform")
+            and _DEFECT.search(d.last_text)
+        ):
+            d.start("order_status")  # "my gaming mouse stopped working": find the order, then the remedies
+            d.task_texts.append(d.last_text)
+            return self._order_task(d)
         if d.upset_now and heard in ("out_of_scope", "unknown", "deny", "inform"):
             return self._complaint(d)
         if (
@@ -756,6 +782,16 @@ class EmbeddedBrain(BaseChatModel):
             asked = [a for a in map(_order_details_asked, d.task_texts) if a]
             answer = say.order_details(order, asked[-1], d.user) if asked else None
             missing = order["status"] == "delivered" and any(_NOT_ARRIVED.search(t) for t in d.task_texts)
+            broken = (
+                self._items(d, order)
+                if order["status"] == "delivered" and any(_DEFECT.search(t) for t in d.task_texts)
+                else []
+            )
+            if broken and not answer and not missing:
+                # "my kettle broke after two days": what we can do about it, not the order again
+                d.finish()
+                d.focus_products = [*d.focus_products[-2:], *{i["name"]: 0 for i in broken}]
+                return reply(say.defective_items(order, broken))
             d.finish()
             if missing:
                 _open_person_offer(d)  # "it never arrived" but delivered: a person checks with the carrier
