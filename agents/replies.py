@@ -220,6 +220,15 @@ def not_in_order(names: list[str], order: dict[str, Any]) -> str:
     return f"I don't see {' or '.join(names)} in order {order['order_id']}."
 
 
+def new_variant(item: dict[str, Any], variant: dict[str, Any]) -> str:
+    """'Your Backpack (…) would become: color grey, …, size medium ($212.79).' Options the customer did not
+    ask to change can differ when the exact combination is not sold; this says so before any yes."""
+    return (
+        f"Your {item['name']} ({options_text(item['options'])}) would become: {options_text(variant['options'])} "
+        f"({money(variant['price'])})."
+    )
+
+
 def ask_items(order: dict[str, Any], verb: str) -> str:
     items = "\n".join(f"- {item_text(i)}" for i in order["items"])
     return f"Which items from order {order['order_id']} would you like to {verb}?\n{items}"

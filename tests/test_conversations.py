@@ -269,6 +269,22 @@ def test_a_broken_item_gets_the_remedies_and_the_next_message_picks_one(bot: Ass
     assert store.order_details("#W7678072", customer_id=None)["status"] == "return requested"
 
 
+def test_i_bought_it_but_it_is_too_small_is_an_exchange(bot: Assistant):
+    """Was answered as a product question ("Yes, the Backpack with size medium is available"). The variant
+    it becomes is said before the price difference is asked about: green is not sold in medium."""
+    [asked] = talk(
+        bot,
+        "Hi! I'm Noah Brown, zip 80279. I bought a backpack but it's too small, can I get a medium instead?",
+    )
+    first, *rest = asked.text.splitlines()
+    assert first == (
+        "Your Backpack (color green, compartment laptop, material polyester, size small) would become: "
+        "color grey, compartment laptop, material polyester, size medium ($212.79)."
+    )
+    assert rest[0] == "Which payment method should pay or receive the price difference?"
+    assert not asked.writes
+
+
 def test_product_details_without_logging_in(bot: Assistant):
     reply = bot.respond("do you have the yoga mat in blue? how much?", session_id="s1")
     assert "Yoga Mat" in reply.text and "$" in reply.text

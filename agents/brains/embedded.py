@@ -96,6 +96,11 @@ _DEFECT = re.compile(
     r"damaged|cracked|leak(s|ing)|dead on arrival|fell apart)\b",
     re.I,
 )
+_SWAP_OWNED = re.compile(
+    r"\bi (bought|ordered|got|received)\b.*\b(instead|too (small|big|large|short|long|tight|loose|narrow|wide)|"
+    r"wrong (size|colou?r))\b",
+    re.I | re.S,
+)
 _REMEDY = re.compile(
     r"\b(return|refund|money back|exchange|swap|replace(ment)?|send (it|them) back|new one)\b", re.I
 )
@@ -296,6 +301,10 @@ class EmbeddedBrain(BaseChatModel):
             and d.task in (None, "order_status", "product_info", "change_order_payment")
         ):
             requested = ["exchange_items"]  # the order's status decides exchange vs modify
+        if requested in (["product_info"], []) and d.task is None and _SWAP_OWNED.search(text):
+            requested = [
+                "exchange_items"
+            ]  # "I bought a backpack but it's too small, can I get a medium instead?"
         if requested == ["change_user_address"] and _ALSO_ORDER.search(text):
             requested.append("change_order_address")
         if not requested and d.task is None and ent.address(text):
@@ -903,8 +912,12 @@ class EmbeddedBrain(BaseChatModel):
             pm_id = methods[0]["id"]
         if pm_id is None:
             question = _which_payment(d, methods, "pay or receive the price difference")
-            d.asked = "payment"
-            return reply(question)
+            first_time, d.asked = d.asked != "payment", "payment"
+            chosen = []  # what each item becomes, said the first time the price difference is asked about
+            for item, new_id in zip(items, new_ids, strict=True) if first_time else ():
+                variant = d.products[item["product_id"]]["variants"][new_id]
+                chosen.append(say.new_variant(item, variant))
+            return reply("\n".join([*chosen, question]))
         tool = "exchange_delivered_order_items" if task == "exchange_items" else "modify_pending_order_items"
         return call(
             tool,
