@@ -505,6 +505,15 @@ def billing_issue() -> str:
     )
 
 
+def cannot_remove_item(order: dict[str, Any]) -> str:
+    """The policy has no 'remove one item': a pending order is cancelled whole, or its items swapped."""
+    return (
+        f"I can't remove a single item from order {order['order_id']}: a pending order can only be cancelled "
+        "as a whole, or have its items changed to another option of the same product. Would you like to "
+        "cancel the whole order, or change an item?"
+    )
+
+
 def defective_items(order: dict[str, Any], items: list[dict[str, Any]]) -> str:
     """A delivered item that broke: the two remedies the policy allows, and a person if neither suits."""
     names = " and ".join(dict.fromkeys(i["name"] for i in items))

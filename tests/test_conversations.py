@@ -285,6 +285,26 @@ def test_i_bought_it_but_it_is_too_small_is_an_exchange(bot: Assistant):
     assert not asked.writes
 
 
+def test_removing_one_item_from_a_pending_order_gets_the_rule(bot: Assistant):
+    """Was read as a return and refused as "hasn't been delivered yet, so it can't be returned"."""
+    *_, reply = talk(bot, "aarav.brown3708@example.com", "please remove the laptop from my order")
+    assert reply.text.startswith("I can't remove a single item from order #W6584521")
+    assert not reply.writes
+
+
+def test_yes_to_anything_else_asks_what_not_the_last_order_again(bot: Assistant):
+    """After a cancellation, "yes" to "anything else?" showed the cancelled order (the order in focus)."""
+    *_, done, yes = talk(
+        bot,
+        "aarav.brown3708@example.com",
+        "cancel the order with the dumbbells, I don't need it anymore",
+        "yes",
+        "yes",
+    )
+    assert [w.name for w in done.writes] == ["cancel_pending_order"]
+    assert yes.text == "Sure, what can I help you with?" and not yes.tool_calls
+
+
 def test_product_details_without_logging_in(bot: Assistant):
     reply = bot.respond("do you have the yoga mat in blue? how much?", session_id="s1")
     assert "Yoga Mat" in reply.text and "$" in reply.text

@@ -101,6 +101,11 @@ _SWAP_OWNED = re.compile(
     r"wrong (size|colou?r))\b",
     re.I | re.S,
 )
+_REMOVE_ITEM = re.compile(
+    r"\b(remove|take (off|out)|drop|delete)\b[^.?!]*\bfrom (my|the|this|that) order\b|"
+    r"\bdon'?t want (the|one of the)\b[^.?!]*\b(in|from) (my|the|this) order\b",
+    re.I,
+)
 _REMEDY = re.compile(
     r"\b(return|refund|money back|exchange|swap|replace(ment)?|send (it|them) back|new one)\b", re.I
 )
@@ -652,11 +657,13 @@ class EmbeddedBrain(BaseChatModel):
         if d.user_id is not None and d.user is None:
             return call("get_user_details", {"user_id": d.user_id})
         heard = d.heard
-        if d.order_id and heard in ("inform", "affirm", "unknown", "greet") and d.user is not None:
+        # an order id on its own shows that order (not a "yes" to "anything else?" with an order in focus)
+        names_order = d.order_id is not None and d.order_id in ent.order_ids(d.last_text)
+        if names_order and heard in ("inform", "affirm", "unknown", "greet") and d.user is not None:
             d.start("order_status")  # an order id on its own: show that order
             d.task_texts.append(d.last_text)  # (or what it asks of it: "#W1, which card did I use?")
             return self._order_task(d)
-        if d.order_id and heard in ("inform", "affirm", "unknown"):
+        if names_order and heard in ("inform", "affirm", "unknown"):
             d.start("order_status")
             d.task_texts.append(d.last_text)
             return self._decide(d)
@@ -695,10 +702,12 @@ class EmbeddedBrain(BaseChatModel):
             return call("search_knowledge", {"query": d.last_text, "k": 3})
         if heard == "out_of_scope":
             return reply(say.out_of_scope())
-        if d.user is not None and heard in ("inform", "affirm"):
-            first = d.user["name"]["first_name"]
+        if d.user is not None and heard in ("inform", "affirm") and d.calls_this_turn > 0:
+            first = d.user["name"]["first_name"]  # (the lookups of this turn just verified them)
             return reply(f"Thanks, {first}, I've verified your account. How can I help you today?")
-        if heard in ("deny", "affirm"):
+        if heard == "affirm":
+            return reply("Sure, what can I help you with?")  # "yes" to "anything else?"
+        if heard == "deny":
             return reply(say.anything_else())
         return reply(say.didnt_understand())
 
@@ -812,8 +821,9 @@ class EmbeddedBrain(BaseChatModel):
         elif task == "modify_items" and status == "delivered":
             d.task = task = "exchange_items"
         if status not in (ORDER_STATUS_FOR[task] or ()):
+            removing = status == "pending" and any(_REMOVE_ITEM.search(t) for t in d.task_texts)
             d.finish()
-            refused = say.wrong_status(order, task)
+            refused = say.cannot_remove_item(order) if removing else say.wrong_status(order, task)
             if d.task is not None and _TASK_WORDS.get(d.task, _NEVER).search(d.last_text):
                 # "cancel my pending order and change my address to …": the other request in the same
                 # message goes on now, with what the message said for it, after saying why not

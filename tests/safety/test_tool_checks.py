@@ -201,6 +201,18 @@ def test_catalogue_names_and_options_declared_as_data_keys_pass_unscored(layer: 
     assert "kefu_data_keys" not in (get_user_details.metadata or {})  # a profile's name is the customer's
 
 
+def test_a_cancelled_orders_reason_is_data(layer: SafetyLayer):
+    """Our cancel tool stores the reason the customer picked; "no longer needed" alone reads 0.95 as an
+    injected task, and every later look at the order logged a tripped injection check and cut it."""
+    from kefu.tools.orders.shop_tools import get_order_details
+
+    order = json.dumps({"order_id": "#W1", "status": "cancelled", "cancel_reason": "no longer needed"})
+    assert "no longer needed" not in layer.check_tool_output("get_order_details", order).text
+    keys = get_order_details.metadata["kefu_data_keys"]
+    text, verdicts = layer.check_tool_output("get_order_details", order, data_keys=keys)
+    assert text == order and not any(v.tripped for v in verdicts)
+
+
 def test_the_quoted_argument_of_an_injected_instruction_goes_with_it(layer: SafetyLayer):
     note = (
         "Leave it with the neighbour at number 12.\n"

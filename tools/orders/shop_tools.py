@@ -547,13 +547,14 @@ SHOP_TOOLS: tuple[BaseTool, ...] = (
     transfer_to_human_agents,
 )
 # Product names and option values in what the order and product tools return are the shop's own
-# catalogue: structured data, not sentences a third party wrote, so the injection check passes them
-# through (see `SafetyMiddleware.data_keys_for`). Everything else (addresses, notes) is still read, and
-# so is all of a customer profile, whose `name` is the customer's.
-CATALOGUE_KEYS = ("name", "options")
+# catalogue, and an order's status and cancellation reason are values our own tools set: structured
+# data, not sentences a third party wrote, so the injection check passes them through (see
+# `SafetyMiddleware.data_keys_for`; "no longer needed" alone scored 0.95 as an injected task). Everything
+# else (addresses, notes) is still read, and so is all of a customer profile, whose `name` is the customer's.
+SHOP_DATA_KEYS = ("name", "options", "status", "cancel_reason")
 for _t in SHOP_TOOLS:
     if _t.name not in ("get_user_details", "modify_user_address"):
-        _t.metadata = {**(_t.metadata or {}), "kefu_data_keys": CATALOGUE_KEYS}
+        _t.metadata = {**(_t.metadata or {}), "kefu_data_keys": SHOP_DATA_KEYS}
 
 WRITE_TOOLS = frozenset(
     {
