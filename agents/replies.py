@@ -45,6 +45,13 @@ def auth_failed(by: str) -> str:
     )
 
 
+def someone_elses_data() -> str:
+    return (
+        "I'm sorry, I can't share or look up another person's details. I can only help with the account "
+        "of the customer I'm talking to. Is there anything about your own orders I can help with?"
+    )
+
+
 def auth_other_customer() -> str:
     return (
         "This conversation is already verified for another account, and I can only help one customer per "

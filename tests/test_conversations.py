@@ -305,6 +305,13 @@ def test_yes_to_anything_else_asks_what_not_the_last_order_again(bot: Assistant)
     assert yes.text == "Sure, what can I help you with?" and not yes.tool_calls
 
 
+def test_another_persons_details_are_refused_by_name(bot: Assistant):
+    """'What is the email of james li?' got the product catalogue; now a refusal, with no lookup."""
+    *_, reply = talk(bot, "noah.brown7922@example.com", "what is the email of james li?")
+    assert reply.text.startswith("I'm sorry, I can't share or look up another person's details.")
+    assert not reply.tool_calls and "james.li" not in reply.text
+
+
 def test_product_details_without_logging_in(bot: Assistant):
     reply = bot.respond("do you have the yoga mat in blue? how much?", session_id="s1")
     assert "Yoga Mat" in reply.text and "$" in reply.text

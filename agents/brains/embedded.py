@@ -106,6 +106,23 @@ _REMOVE_ITEM = re.compile(
     r"\bdon'?t want (the|one of the)\b[^.?!]*\b(in|from) (my|the|this) order\b",
     re.I,
 )
+_PERSONAL = r"(e-?mail( address)?|address|phone( number)?|account|orders?|payment (methods?|details)|card)"
+_NOT_A_PERSON = (
+    r"(my|me|mine|yours|ours|the|this|that|it|an?|your|order|delivery|shipping|returns?|refunds?|exchanges?|items?|products?|"
+    r"support|help|customer service|you|us|our|today|now|yesterday)"
+)
+_SOMEONE_ELSE = re.compile(
+    rf"\b{_PERSONAL} (of|for) (?!{_NOT_A_PERSON}\b)[a-z]+( [a-z]+)?\s*\??\s*$|"
+    rf"(?<!my )\b(?!{_NOT_A_PERSON}\b)[a-z]+'s {_PERSONAL}\b",  # (not "my wife's order": maybe theirs)
+    re.I,
+)
+
+
+def _asks_for_someone_else(text: str) -> bool:
+    """'What is the email of james li?', 'show me Sarah's orders': another person's data."""
+    return bool(_SOMEONE_ELSE.search(text)) and not ent.order_ids(text)
+
+
 _REMEDY = re.compile(
     r"\b(return|refund|money back|exchange|swap|replace(ment)?|send (it|them) back|new one)\b", re.I
 )
@@ -239,6 +256,10 @@ class EmbeddedBrain(BaseChatModel):
                 return
             # anything else: new details (handled below) or a new request; the write is asked again
 
+        own = d.user["name"]["first_name"].lower() if d.user else None
+        if _asks_for_someone_else(text) and not (own and own in text.lower()):
+            d.someone_else_now = True  # "what is the email of james li?": not theirs to see
+            return
         self._hear_identity(d, text)
         mood = read_sentiment(text)
         # Acknowledged out loud only when clearly upset (a mild "never mind" reads negative too).
@@ -598,6 +619,9 @@ class EmbeddedBrain(BaseChatModel):
             return reply(say.tool_failed(offer_human=True))
         if d.handed_off:
             return reply(say.handed_off())
+        if d.someone_else_now:
+            d.someone_else_now = False
+            return reply(say.someone_elses_data())
         if d.complaint_now:
             d.complaint_now = False
             _open_person_offer(d)
