@@ -69,7 +69,10 @@ def test_a_retry_sent_while_the_first_runs_waits_for_it(make_bot, kit):
                     headers={**kit.APP, "Idempotency-Key": "key-0004"},
                 )
             )
-            await asyncio.sleep(0.1)  # the first is running when the retry arrives
+            # the retry arrives once the first is running (its key taken, its turn queued); a fixed
+            # 0.1 s sleep let the retry overtake it on a loaded CI machine
+            while app.state.kefu.conversations.queued("idem-4") == 0 and not first.done():
+                await asyncio.sleep(0.005)
             second = await c.post(
                 "/v1/sessions/idem-4/messages",
                 json={"text": "where is my order #W7678072?"},
