@@ -1410,6 +1410,10 @@ def _offer_person_if_stuck(d: Dialog, step: Step) -> Step:
     """
     text = step.text or ""
     upset_now, d.upset_now = d.upset_now, False
+    if text.startswith("Done"):
+        # what they asked for was just done: the mood of the messages before it is settled, not sustained
+        # (a "yes" to a confirmation skips the mood reading, so the count would still be theirs)
+        d.negative_turns = 0
     missed = text.startswith((say.didnt_understand()[:30], say.out_of_scope()[:30]))
     d.misunderstood = d.misunderstood + 1 if missed else 0
     if (
