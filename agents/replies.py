@@ -23,6 +23,11 @@ def goodbye() -> str:
     return "You're welcome! Thanks for shopping with us, and have a great day."
 
 
+def what_else() -> str:
+    """A bare "yes" to "anything else?"."""
+    return "Sure, what can I help you with?"
+
+
 def anything_else() -> str:
     return "Is there anything else I can help you with?"
 
@@ -391,10 +396,10 @@ class PriceAsk:
 def product(
     product: dict[str, Any], mentioned: dict[str, str] | None = None, price: PriceAsk | None = None
 ) -> str:
-    variants = list(product["variants"].values())
-    available = [v for v in variants if v["available"]]
     if price is not None:
         return _product_by_price(product, mentioned or {}, price)
+    variants = list(product["variants"].values())
+    available = [v for v in variants if v["available"]]
     if mentioned:
         fits = [v for v in variants if all(str(v["options"].get(k)) == x for k, x in mentioned.items())]
         want = ", ".join(f"{k} {x}" for k, x in mentioned.items())

@@ -83,9 +83,9 @@ class Dialog:
     frustrated: bool = False
     """The customer complained or sounded upset: no upselling for the rest of the session."""
     complaint_now: bool = False
+    """The latest message asks for what only a person can do (a formal complaint, compensation)."""
     someone_else_now: bool = False
     """The message asks for another person's data (an email, address or orders of someone named)."""
-    """The latest message asks for what only a person can do (a formal complaint, compensation)."""
     upset_now: bool = False
     """The latest customer message sounded upset: the next reply acknowledges it first."""
     negative_turns: int = 0

@@ -55,6 +55,7 @@ _QUESTION = re.compile(
     r"^\s*(which|what|where|when|why|how|who|can|could|do|does|did|is|are|will|would|have|has)\b|\?\s*$", re.I
 )
 # While a write waits for its yes, only words that name another request move away from it.
+_WHERE_ORDER = r"\bwhere\b[^.?!]*\b(order|package|parcel)\b"
 _TASK_WORDS = {
     "cancel_order": re.compile(r"\bcancel", re.I),
     "return_items": re.compile(r"\b(return|send (it |them )?back)", re.I),
@@ -63,7 +64,7 @@ _TASK_WORDS = {
     "change_order_address": re.compile(r"\baddress|\bship (it )?to\b", re.I),
     "change_user_address": re.compile(r"\baddress|\bmoved\b", re.I),
     "change_order_payment": re.compile(r"\b(pay with|payment method|charge (it|my))", re.I),
-    "order_status": re.compile(r"\b(status|track|where is|arrive)|\bwhere\b[^.?!]*\border\b", re.I),
+    "order_status": re.compile(rf"\b(status|track|where is|arrive)|{_WHERE_ORDER}", re.I),
 }
 _NEVER = re.compile(r"(?!)")
 _OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older|newer) order\b", re.I)
@@ -90,7 +91,6 @@ _BILLING = re.compile(
     r"overcharged|unauthori[sz]ed (charge|payment|transaction)|charge i (don'?t|do not) recogni[sz]e)\b",
     re.I,
 )
-# "It never arrived" about an order the shop shows as delivered.
 _DEFECT = re.compile(
     r"\b(broke|broken|stopped working|(doesn'?t|does not|won'?t|isn'?t|not) work(ing)?|defective|faulty|"
     r"damaged|cracked|leak(s|ing)|dead on arrival|fell apart)\b",
@@ -126,6 +126,7 @@ def _asks_for_someone_else(text: str) -> bool:
 _REMEDY = re.compile(
     r"\b(return|refund|money back|exchange|swap|replace(ment)?|send (it|them) back|new one)\b", re.I
 )
+# "It never arrived" about an order the shop shows as delivered.
 _NOT_ARRIVED = re.compile(
     r"\b(never|not|hasn'?t|didn'?t|haven'?t|have not|has not|did not|yet to)\b[^.?!]{0,25}?"
     r"\b(arriv\w*|receiv\w*|come|came|deliver\w*|show(ed|n)? up|got it|get it|got my|get my)\b|"
@@ -146,7 +147,7 @@ _STRONG_SWITCH = re.compile(
     r"\b(cancel|return|exchange|swap|refund|track|change|modify|update|switch)\b", re.I
 )
 _TASK_FAMILIES = ({"change_order_address", "change_user_address"}, {"exchange_items", "modify_items"})
-_ASKS_WHERE_ORDER = re.compile(r"\bwhere\b[^.?!]*\b(order|package|parcel)\b", re.I)
+_ASKS_WHERE_ORDER = re.compile(_WHERE_ORDER, re.I)
 _CLAUSES = re.compile(r"\s*(?:\band also\b|\balso\b|\bplus\b|;|\. |\band then\b|\band\b|,)\s*", re.I)
 MAX_CALLS_PER_TURN = 16
 _ids = itertools.count(1)
@@ -290,9 +291,8 @@ class EmbeddedBrain(BaseChatModel):
             and not _REMEDY.search(text)
             and d.task is None
         ):
-            requested = [
-                "order_status"
-            ]  # "my coffee maker is leaking": offer return or exchange, not pick one
+            # "my coffee maker is leaking": offer return or exchange, not pick one
+            requested = ["order_status"]
         if (
             len(requested) == 1
             and requested[0] in ACCOUNT_TASKS
@@ -328,9 +328,8 @@ class EmbeddedBrain(BaseChatModel):
         ):
             requested = ["exchange_items"]  # the order's status decides exchange vs modify
         if requested in (["product_info"], []) and d.task is None and _SWAP_OWNED.search(text):
-            requested = [
-                "exchange_items"
-            ]  # "I bought a backpack but it's too small, can I get a medium instead?"
+            # "I bought a backpack but it's too small, can I get a medium instead?"
+            requested = ["exchange_items"]
         if requested == ["change_user_address"] and _ALSO_ORDER.search(text):
             requested.append("change_order_address")
         if not requested and d.task is None and ent.address(text):
@@ -730,7 +729,7 @@ class EmbeddedBrain(BaseChatModel):
             first = d.user["name"]["first_name"]  # (the lookups of this turn just verified them)
             return reply(f"Thanks, {first}, I've verified your account. How can I help you today?")
         if heard == "affirm":
-            return reply("Sure, what can I help you with?")  # "yes" to "anything else?"
+            return reply(say.what_else())  # "yes" to "anything else?"
         if heard == "deny":
             return reply(say.anything_else())
         return reply(say.didnt_understand())
@@ -832,7 +831,7 @@ class EmbeddedBrain(BaseChatModel):
             if broken and not answer and not missing:
                 # "my kettle broke after two days": what we can do about it, not the order again
                 d.finish()
-                d.focus_products = [*d.focus_products[-2:], *{i["name"]: 0 for i in broken}]
+                d.focus_products = [*d.focus_products[-2:], *dict.fromkeys(i["name"] for i in broken)]
                 return reply(say.defective_items(order, broken))
             d.finish()
             if missing:
