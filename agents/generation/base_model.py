@@ -110,9 +110,13 @@ def load_model(
     dtype: str = "float32",
     cache_dir: Path | None = None,
 ) -> tuple[Any, Any]:
-    """(model, tokenizer) from local files only; with `adapter`, the LoRA weights merged in."""
+    """(model, tokenizer) from local files only; with `adapter`, the LoRA weights merged in; set up
+    for fast inference on CPU (the output layer's input strides, grouped attention for short query
+    blocks), which changes no result."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from kefu.agents.generation.attention import use_grouped_attention
 
     base = resolve_base(path, cache_dir)
     tok = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
@@ -123,7 +127,46 @@ def load_model(
         model = PeftModel.from_pretrained(model, str(adapter), local_files_only=True).merge_and_unload()
     model = model.to(getattr(torch, dtype))
     model.eval()
+    standard_strides_into_lm_head(model)
+    use_grouped_attention(model)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"
     return model, tok
+
+
+def standard_strides_into_lm_head(model: Any) -> None:
+    """Give the output layer its input with standard strides, once per model.
+
+    A prefill asks for the last position's logits only (`logits_to_keep=1`), and that slice of the
+    hidden states, shape (1, 1, 576), keeps the strides of the whole prompt. torch then cannot fold
+    the batch into a matrix product and takes a batched path that first copies the 113 MB transposed
+    output embedding: in bfloat16 that costs about 48 ms of a 190 ms prefill (fp32 is unaffected,
+    and `.contiguous()` does not help, since the slice already counts as contiguous).
+    """
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if head is None or getattr(head, "_kefu_standard_strides", False):
+        return
+
+    def restride(_module: Any, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        hidden = args[0] if args else None
+        if hidden is None or hidden.stride() == _standard_strides(hidden.shape):
+            return None
+        return (hidden.clone(memory_format=_contiguous_format()), *args[1:])
+
+    head.register_forward_pre_hook(restride)
+    head._kefu_standard_strides = True
+
+
+def _standard_strides(shape: Any) -> tuple[int, ...]:
+    strides, step = [], 1
+    for size in reversed(tuple(shape)):
+        strides.append(step)
+        step *= size
+    return tuple(reversed(strides))
+
+
+def _contiguous_format() -> Any:
+    import torch
+
+    return torch.contiguous_format

@@ -1,7 +1,8 @@
 """Speed of the reply writer on this machine: `kefu bench generation`.
 
 For fp32 and each faster variant (bf16; dynamic int8; `+lookup`: prompt-lookup decoding, as the
-writer does for single requests; bf16 + torch.compile when asked), one run measures single-stream
+writer does for single requests and, with fewer guesses, for micro-batches; bf16 + torch.compile when
+asked), one run measures single-stream
 first-token latency and decode tokens/s, and aggregate tokens/s when 4, 8 and 16 concurrent requests
 are micro-batched; the variant's greedy output (one request at a time, as a single `write` gets it) is
 compared with fp32's on the same plans (identical replies, and the share of tokens before the first
@@ -26,7 +27,7 @@ from typing import Any
 
 from kefu.agents.generation.decoding import batched_decode, common_prefix_length
 from kefu.agents.generation.plan import ReplyPlan
-from kefu.agents.generation.writer import LOOKUP_NGRAM, LOOKUP_TOKENS, ReplyWriter
+from kefu.agents.generation.writer import BATCH_LOOKUP_TOKENS, LOOKUP_NGRAM, LOOKUP_TOKENS, ReplyWriter
 
 
 @dataclass
@@ -43,6 +44,8 @@ class VariantResult:
     prefix_match: float = 1.0
     batched_identical: float | None = None
     """Greedy replies decoded as one micro-batch, identical to the same plans written one at a time."""
+    whole_batch_tps: float = 0.0
+    """16 plans decoded as one micro-batch, each reply to its end token: reply tokens / wall time."""
     padded_tps: float | None = None
     """The largest batch as one padded `generate` call (the baseline for `batched_decode`)."""
     identical_plain: float | None = None
@@ -127,17 +130,14 @@ def measure(
     new_tokens: int = 64,
     batches: tuple[int, ...] = (4, 8, 16),
     repeats: int = 5,
-    known: dict[int, float] | None = None,
     padded_baseline: bool = True,
 ) -> VariantResult:
-    """`known`: aggregate rates already measured for the same model (a `+lookup` variant batches
-    without lookup, like the writer, so its batched rows are its precision's). Concurrent requests
-    are decoded as the writer's micro-batches are (`batched_decode`, the system prompt's cache kept
-    across batches as in a running writer); `padded_baseline` also times the largest batch as one
-    padded `generate` call, the way the writer batched before."""
+    """Concurrent requests are decoded as the writer's micro-batches are (`batched_decode`, with the
+    writer's batched prompt lookup, the system prompt's cache kept across batches as in a running
+    writer); `padded_baseline` also times the largest batch as one padded `generate` call, the way
+    the writer batched before."""
     import torch
 
-    known = known or {}
     r = VariantResult("")
     rates = []
     for plan in plans[:repeats]:
@@ -158,9 +158,6 @@ def measure(
         rates.append(sum(counts[1:]) / (t[-1] - t[0]))
     r.forced_tps = statistics.median(rates)
     for n in batches:
-        if n in known:
-            r.aggregate_tps[n] = known[n]
-            continue
         batch = [plans[i % len(plans)] for i in range(n)]
         prompts = [writer._prompt_ids(p) for p in batch]
         started = time.perf_counter()
@@ -173,6 +170,8 @@ def measure(
                 eos_ids=writer._eos_ids(),
                 pad_id=writer.tokenizer.pad_token_id,
                 prefix=writer._prefix,
+                lookup_tokens=writer.batch_lookup(),
+                lookup_ngram=writer.lookup_ngram,
             )
         r.aggregate_tps[n] = n * new_tokens / (time.perf_counter() - started)
     if padded_baseline and batches:
@@ -212,7 +211,7 @@ def run(
     plans = [p.plan for p in held_out_pairs(max(16, quality_plans))]
     # (held-out plans: the lookup settings were chosen on training plans)
     reference: list[list[int]] | None = None
-    plain: dict[str, tuple[list[list[int]], dict[int, float]]] = {}
+    plain: dict[str, list[list[int]]] = {}
     results = []
     for name in variants:
         precision = name.removesuffix("+lookup")
@@ -222,19 +221,21 @@ def run(
         _greedy(writer, plans[:1], 4)  # warm-up (and compilation)
         timed = _greedy(writer, plans[:quality_plans], quality_tokens)
         outs = timed.outs
-        known = plain[precision][1] if lookup and precision in plain else None
-        r = measure(writer, plans, new_tokens=new_tokens, known=known, padded_baseline=not lookup)
+        r = measure(writer, plans, new_tokens=new_tokens, padded_baseline=not lookup)
         r.name = name
+        started = time.perf_counter()
+        together = _batched(writer, plans[:16], quality_tokens)
+        r.whole_batch_tps = sum(len(row) for row in together) / (time.perf_counter() - started)
+        r.batched_identical = _identical(together[:quality_plans], outs)
         r.single_tps = timed.tokens_after_first / timed.seconds_after_first
         r.first_token_ms = statistics.median(timed.first_token_ms)
         r.reply_tokens = sum(len(o) for o in outs)  # with the end token
         if reference is None:
             reference = outs
         if not lookup:
-            plain[precision] = (outs, r.aggregate_tps)
-            r.batched_identical = _identical(_batched(writer, plans[:quality_plans], quality_tokens), outs)
+            plain[precision] = outs
         elif precision in plain:
-            r.identical_plain = _identical(outs, plain[precision][0])
+            r.identical_plain = _identical(outs, plain[precision])
         r.identical = _identical(outs, reference)
         r.prefix_match = statistics.mean(_prefix(a, b) for a, b in zip(outs, reference, strict=True))
         r.sample = tok.decode(outs[0], skip_special_tokens=True)
@@ -245,7 +246,8 @@ def run(
 
 
 def _batched(writer: ReplyWriter, plans: list[ReplyPlan], new_tokens: int) -> list[list[int]]:
-    """Greedy replies of `plans` decoded as one micro-batch, with the end token kept (as `_greedy`'s)."""
+    """Greedy replies of `plans` decoded as one micro-batch as the writer decodes it, with the end
+    token kept (as `_greedy`'s)."""
     import torch
 
     with torch.inference_mode():
@@ -256,6 +258,8 @@ def _batched(writer: ReplyWriter, plans: list[ReplyPlan], new_tokens: int) -> li
             eos_ids=writer._eos_ids(),
             pad_id=writer.tokenizer.pad_token_id,
             prefix=writer._prefix,
+            lookup_tokens=writer.batch_lookup(),
+            lookup_ngram=writer.lookup_ngram,
         )
     eos = writer.tokenizer.eos_token_id
     return [row + [eos] if len(row) < new_tokens else row for row in rows]
@@ -286,16 +290,18 @@ def markdown(results: list[VariantResult], *, new_tokens: int = 64, quality_toke
         "model writes text nobody reads, where lookup finds nothing to copy). `+lookup`: prompt-lookup "
         f"decoding ({LOOKUP_TOKENS} guessed tokens per step from the longest matching {LOOKUP_NGRAM}-gram "
         "of the prompt, which holds the plan and its draft; the settings were picked on training plans), "
-        "which the writer uses for single requests; batched requests decode without it, so the concurrent "
-        f"columns repeat the precision's own. **Concurrent**: {new_tokens} forced tokens per request, "
-        "decoded as the writer's micro-batches are (`batched_decode`: each prompt prefilled alone on the "
-        "cached system prompt, then one decoding batch), compared with fp32's forced single-stream rate; "
-        "`padded generate` is the same 16 requests as one padded `generate` call, how the writer batched "
-        "before; `batched identical` compares the plans decoded as one micro-batch with them written one "
-        "at a time.",
+        "which the writer uses for single requests, and in micro-batches of several with "
+        f"{BATCH_LOOKUP_TOKENS} guesses per request and step. **Concurrent**: {new_tokens} forced tokens per "
+        "request, decoded as the writer's micro-batches are (`batched_decode`: each prompt prefilled alone "
+        "on the cached system prompt, then one decoding batch), compared with fp32's forced single-stream "
+        "rate; `padded generate` is the same 16 requests as one padded `generate` call, how the writer "
+        "batched before. **16 concurrent, whole replies**: 16 held-out plans decoded as one micro-batch, "
+        "each reply to its end token (a request that ends leaves the batch), all reply tokens over the "
+        "wall time from the first prefill, compared with fp32's whole-reply single-stream rate; "
+        "`batched identical` compares the first of them with the same plans written one at a time.",
         "",
-        "| variant | first token (ms) | single-stream tok/s | ×fp32 | forced-length tok/s | 4 concurrent tok/s | 8 concurrent | 16 concurrent | 16 conc. ×fp32 forced single | 16 conc., padded generate | identical replies vs fp32 | tokens before first difference | identical vs same precision without lookup | batched identical to one at a time |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| variant | first token (ms) | single-stream tok/s | ×fp32 | forced-length tok/s | 4 concurrent tok/s | 8 concurrent | 16 concurrent | 16 conc. ×fp32 forced single | 16 conc., padded generate | 16 conc., whole replies | ×fp32 single | identical replies vs fp32 | tokens before first difference | identical vs same precision without lookup | batched identical to one at a time |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
@@ -303,6 +309,7 @@ def markdown(results: list[VariantResult], *, new_tokens: int = 64, quality_toke
             f"{r.forced_tps:.1f} | "
             f"{r.aggregate_tps.get(4, 0):.0f} | {r.aggregate_tps.get(8, 0):.0f} | {r.aggregate_tps.get(16, 0):.0f} | "
             f"{r.aggregate_tps.get(16, 0) / fp32.forced_tps:.1f} | {_opt(r.padded_tps, '.0f')} | "
+            f"{r.whole_batch_tps:.0f} | {r.whole_batch_tps / fp32.single_tps:.1f} | "
             f"{r.identical:.2f} | {r.prefix_match:.2f} | {_opt(r.identical_plain, '.2f')} | "
             f"{_opt(r.batched_identical, '.2f')} |"
         )

@@ -67,10 +67,20 @@ def batched_decode(
     temperature: float = 0.7,
     top_p: float = 0.9,
     generator: Any = None,
+    lookup_tokens: int = 0,
+    lookup_ngram: int = 2,
 ) -> list[list[int]]:
     """New tokens for each prompt (token ids, no padding), greedy unless `sample`; a sequence stops
     at its first end-of-sequence token (not included) or after `max_new_tokens`; `min_new_tokens`
-    forbids stopping earlier (benchmarks use it to force a length)."""
+    forbids stopping earlier (benchmarks use it to force a length).
+
+    With `lookup_tokens` (greedy only) each step also checks up to that many guessed tokens per
+    sequence, copied from where its last `lookup_ngram` tokens (or fewer) occurred before in its
+    prompt or reply, and keeps the guesses the model agrees with: prompt-lookup decoding, batched.
+    Sequences accept different numbers of guesses; the cache slots of rejected guesses stay as
+    masked holes and each sequence keeps its own positions, so the result is greedy decoding's.
+    A sequence that has finished leaves the batch, so the others stop paying for it.
+    """
     import torch
 
     prefix = prefix if prefix is not None else PrefixCache()
@@ -95,34 +105,146 @@ def batched_decode(
         keys = torch.cat([_left_pad(kv[layer][0], width) for kv in per_prompt])
         values = torch.cat([_left_pad(kv[layer][1], width) for kv in per_prompt])
         stacked.append((keys, values))
-    cache = _preallocated_cache(model, stacked, width + max_new_tokens)
-    batch = len(prompts)
-    mask = torch.zeros((batch, width + 1), dtype=torch.long)
+    del per_prompt
+    guesses_on = lookup_tokens > 0 and not sample
+    cache = _preallocated_cache(model, stacked, width + max_new_tokens * (2 if guesses_on else 1))
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
     for i, n in enumerate(lengths):
         mask[i, width - n :] = 1
-    current = torch.tensor([[p[-1]] for p in prompts])
-    positions = torch.tensor([[n] for n in lengths])
-    done = torch.zeros(batch, dtype=torch.bool)
     eos = torch.tensor(sorted(eos_ids)) if eos_ids else torch.tensor([pad_id])
+    rows = list(range(len(prompts)))  # the prompts still decoding, in batch order
+    current = [p[-1] for p in prompts]  # each sequence's newest token, not in the cache yet
+    positions = list(lengths)
     out: list[list[int]] = [[] for _ in prompts]
-    for step in range(max_new_tokens):
+    lookups = [_Lookup(p, lookup_ngram) for p in prompts] if guesses_on else []
+    while rows:
+        guesses = [
+            lookups[i].guess(min(lookup_tokens, max_new_tokens - len(out[i]) - 1)) if guesses_on else []
+            for i in rows
+        ]
+        if guesses_on:
+            guesses = _worth_checking(guesses, [lookups[i].acceptance for i in rows])
+        step = 1 + max(len(g) for g in guesses)
+        ids = torch.full((len(rows), step), pad_id, dtype=torch.long)
+        new_mask = torch.zeros((len(rows), step), dtype=torch.long)
+        for b, i in enumerate(rows):
+            ids[b, : 1 + len(guesses[b])] = torch.tensor([current[i], *guesses[b]])
+            new_mask[b, : 1 + len(guesses[b])] = 1
+        mask = torch.cat([mask, new_mask], dim=1)
+        pos = torch.tensor(positions)[rows].unsqueeze(1) + torch.arange(step).unsqueeze(0)
         logits = model(
-            input_ids=current, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True
-        ).logits[:, -1, :]
-        if step < min_new_tokens:
-            logits[:, eos] = float("-inf")
-        nxt = _sample(logits, temperature, top_p, generator) if sample else logits.argmax(-1)
-        finished = torch.isin(nxt, eos)
-        for i in torch.nonzero(~done & ~finished).flatten().tolist():
-            out[i].append(int(nxt[i]))
-        done |= finished
-        if bool(done.all()):
-            break
-        nxt = torch.where(done, torch.full_like(nxt, pad_id), nxt)
-        current = nxt.unsqueeze(1)
-        positions = positions + 1
-        mask = torch.cat([mask, torch.ones((batch, 1), dtype=torch.long)], dim=1)
+            input_ids=ids, attention_mask=mask, position_ids=pos, cache=cache, use_cache=True
+        ).logits
+        if min_new_tokens:
+            written = torch.tensor([len(out[i]) for i in rows]).unsqueeze(1) + torch.arange(step)
+            early = (written < min_new_tokens).unsqueeze(-1) & torch.isin(torch.arange(logits.shape[-1]), eos)
+            logits = logits.masked_fill(early, float("-inf"))
+        if sample:
+            picked = _sample(logits[:, -1, :], temperature, top_p, generator).unsqueeze(1).tolist()
+        else:
+            picked = logits.argmax(-1).tolist()
+        finished = []
+        eos_set = set(eos.tolist())
+        for b, i in enumerate(rows):
+            g = guesses[b]
+            kept = 0
+            while kept < len(g) and picked[b][kept] == g[kept]:
+                kept += 1
+            if g:
+                lookups[i].judged(kept, len(g))
+            mask[b, mask.shape[1] - step + 1 + kept :] = 0  # rejected guesses: holes
+            positions[i] += 1 + kept
+            for t in [*g[:kept], picked[b][kept]]:
+                if t in eos_set or len(out[i]) >= max_new_tokens:
+                    finished.append(b)
+                    break
+                out[i].append(t)
+                if guesses_on:
+                    lookups[i].add(t)
+            else:
+                current[i] = picked[b][kept]
+                if len(out[i]) >= max_new_tokens:
+                    finished.append(b)
+        if finished:
+            keep = [b for b in range(len(rows)) if b not in finished]
+            rows = [rows[b] for b in keep]
+            if rows:
+                index = torch.tensor(keep)
+                mask = mask[index]
+                for layer in cache.layers:
+                    layer.keep_rows(index)
     return out
+
+
+WIDTH_COST = 0.35
+"""A decoding step with w positions per sequence costs about 1 + WIDTH_COST·(w − 1) single steps:
+measured inside a 16-request bfloat16 batch, 85 ms at w = 1, 115 at 2, 148 at 3, 184 at 4 (a bare
+forward over 450 cached positions: 70, 93, 110, 144 at 5)."""
+
+
+def _worth_checking(guesses: list[list[int]], acceptance: list[float]) -> list[list[int]]:
+    """The guesses cut to the step width that maximises expected tokens per unit of cost.
+
+    Every sequence pays for the widest row, so a guess is only worth it when the whole batch is
+    expected to keep enough tokens: a sequence whose guesses the model has been turning down
+    (text that copies nothing from the prompt) would otherwise slow every step for everyone.
+    A sequence keeps its j-th guess with probability p^j (p: its acceptance so far).
+    """
+    longest = max(len(g) for g in guesses)
+    best_width, best_rate = 0, len(guesses) / 1.0
+    for width in range(1, longest + 1):
+        expected = sum(
+            sum(p**j for j in range(1, min(width, len(g)) + 1))
+            for g, p in zip(guesses, acceptance, strict=True)
+        )
+        rate = (len(guesses) + expected) / (1 + WIDTH_COST * width)
+        if rate > best_rate:
+            best_width, best_rate = width, rate
+    return [g[:best_width] for g in guesses]
+
+
+class _Lookup:
+    """Where each recent n-gram of a sequence first occurred, so a guess of what follows the
+    sequence's end is a dictionary lookup instead of a scan of the whole prompt; and how often the
+    model has agreed with this sequence's guesses lately."""
+
+    def __init__(self, tokens: list[int], ngram: int) -> None:
+        self.tokens: list[int] = []
+        self.ngram = ngram
+        self.first: dict[tuple[int, ...], int] = {}
+        self._kept = 0.0
+        self._missed = 0.0
+        for t in tokens:
+            self.add(t)
+
+    @property
+    def acceptance(self) -> float:
+        """Chance that the next guessed token is kept: recent agreement, starting from 0.8 (replies
+        that restate their plan keep most guesses)."""
+        return (self._kept + 4.0) / (self._kept + self._missed + 5.0)
+
+    def judged(self, kept: int, guessed: int) -> None:
+        """The model kept the first `kept` of `guessed` tokens (older outcomes fade)."""
+        self._kept = 0.7 * self._kept + kept
+        self._missed = 0.7 * self._missed + (1.0 if kept < guessed else 0.0)
+
+    def add(self, token: int) -> None:
+        self.tokens.append(token)
+        end = len(self.tokens)
+        for n in range(1, self.ngram + 1):
+            if end >= n:
+                self.first.setdefault(tuple(self.tokens[end - n :]), end)
+
+    def guess(self, k: int) -> list[int]:
+        """Up to `k` tokens that followed the first earlier occurrence of the longest matching end."""
+        if k <= 0:
+            return []
+        end = len(self.tokens)
+        for n in range(min(self.ngram, end), 0, -1):
+            at = self.first.get(tuple(self.tokens[end - n :]))
+            if at is not None and at < end:
+                return self.tokens[at : at + k]
+        return []
 
 
 def prefix_cache(model: Any, layers: list[tuple[Any, Any]]) -> Any:
@@ -224,5 +346,10 @@ def _reserved_layer_class() -> type:
             self._n = n + k
             self.keys, self.values = self._k[:, :, : self._n], self._v[:, :, : self._n]
             return self.keys, self.values
+
+        def keep_rows(self, index: Any) -> None:
+            """Only the batch rows at `index` from now on (finished sequences leave the batch)."""
+            self._k, self._v = self._k[index], self._v[index]
+            self.keys, self.values = self._k[:, :, : self._n], self._v[:, :, : self._n]
 
     return ReservedLayer

@@ -13,7 +13,8 @@ all the guesses. Greedy output stays the model's own (a guess is kept only where
 the speed-up is measured by `kefu bench generation`. transformers supports it for one sequence only, so
 micro-batches of several requests (and sampled retries) go through `decoding.batched_decode`: each
 prompt is prefilled on its own on top of the system prompt's cached keys and values, then all decode
-together, so a short plan does not pay for the longest one's padding.
+together, so a short plan does not pay for the longest one's padding; greedy micro-batches guess
+ahead from their prompts there too, with fewer guesses per request.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ kind), replies written to their end: 10/20/30/40 guesses × 1/2/3-grams all kept
 20 with 2-grams decoded fastest (3.1× plain fp32 there; 10 with 3-grams, the earlier default, 2.2×)."""
 LOOKUP_NGRAM = 2
 """Longest n-gram of the last tokens searched for in the prompt."""
+BATCH_LOOKUP_TOKENS = 6
+"""Prompt-lookup guesses per step and request in a micro-batch of several. Fewer than alone: every
+request's row is as wide as the most guesses in the batch, so guesses cost compute sixteen times over.
+Picked on 16 training plans decoded as one batch to their ends: fp32 (outputs identical for every
+setting) 38 tok/s plain, 64 with 4 guesses, 76 with 6, 68 with 8; bfloat16 runs were noisier (its
+replies change length with the batch's shape) and also best between 4 and 8."""
 
 SYSTEM_PROMPT = (
     "You are a friendly customer-service assistant for an online shop. Write the reply to the customer "
@@ -100,6 +107,7 @@ class ReplyWriter:
         require_facts: bool = True,
         lookup_tokens: int = LOOKUP_TOKENS,
         lookup_ngram: int = LOOKUP_NGRAM,
+        batch_lookup_tokens: int = BATCH_LOOKUP_TOKENS,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -114,6 +122,9 @@ class ReplyWriter:
         """Prompt-lookup guesses per step for single greedy requests; 0 decodes one token at a time."""
         self.lookup_ngram = lookup_ngram
         """Longest n-gram (of the last tokens) searched for in the prompt to find the guesses."""
+        self.batch_lookup_tokens = batch_lookup_tokens
+        """Guesses per step and request in a greedy micro-batch of several (`lookup_tokens=0` turns
+        prompt lookup off for both)."""
         self._queue: queue.Queue[_Request] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._model_lock = threading.Lock()
@@ -166,12 +177,18 @@ class ReplyWriter:
             return {}
         return {"prompt_lookup_num_tokens": self.lookup_tokens, "max_matching_ngram_size": self.lookup_ngram}
 
+    def batch_lookup(self, sample: bool = False) -> int:
+        """Prompt-lookup guesses per request and step in `batched_decode`: none for sampled retries or
+        with lookup turned off."""
+        return 0 if sample or self.lookup_tokens <= 0 else self.batch_lookup_tokens
+
     def generate_batch(self, plans: list[ReplyPlan], *, sample: bool = False) -> list[tuple[str, int]]:
         """All `plans` decoded together: (text, tokens generated) each.
 
         A single greedy request goes through `generate` with prompt lookup (on top of the cached
         system-prompt prefix); several requests, or a sampled retry, through `batched_decode`, which
-        prefills each prompt on its own and decodes them as one batch.
+        prefills each prompt on its own and decodes them as one batch (greedy ones with batched
+        prompt lookup).
         """
         import torch
 
@@ -191,6 +208,8 @@ class ReplyWriter:
                     prefix=self._prefix,
                     sample=sample,
                     generator=generator,
+                    lookup_tokens=self.batch_lookup(sample),
+                    lookup_ngram=self.lookup_ngram,
                 )
         return [(self.tokenizer.decode(row, skip_special_tokens=True).strip(), len(row)) for row in rows]
 

@@ -75,3 +75,27 @@ def test_the_cache_directory_follows_the_environment(tmp_path: Path, monkeypatch
 def test_a_directory_without_a_model_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="config.json"):
         load_model(tmp_path)
+
+
+def test_the_last_position_reaches_the_output_layer_with_standard_strides() -> None:
+    """A prefill keeps only the last position's logits; its slice of the hidden states carries the
+    whole prompt's strides, which sent bfloat16 through a path that copies the output embedding
+    (~48 ms a prefill). The loaded model hands the output layer a plain copy; logits are unchanged."""
+    import torch
+
+    model, tok = load_model(dtype="bfloat16")
+    seen: list[tuple[int, ...]] = []
+    hook = model.get_output_embeddings().register_forward_pre_hook(
+        lambda _m, args: seen.append(args[0].stride())
+    )
+    ids = tok("Where is my order? It was due on Monday and has not arrived.", return_tensors="pt")[
+        "input_ids"
+    ]
+    with torch.inference_mode():
+        last = model(input_ids=ids, logits_to_keep=1).logits
+        full = model(input_ids=ids).logits[:, -1:]
+    hook.remove()
+    assert seen[0] == (576, 576, 1)
+    assert torch.equal(last, full)
+    base_model.standard_strides_into_lm_head(model)  # a second call adds nothing
+    assert len(model.get_output_embeddings()._forward_pre_hooks) == 1

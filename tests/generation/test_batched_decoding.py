@@ -78,6 +78,22 @@ def test_a_batch_of_different_lengths_decodes_each_prompt_as_it_would_alone(fp32
     assert len(prefix.tokens) >= 20 and all(p[: len(prefix.tokens)] == prefix.tokens for p in prompts)
 
 
+def test_batched_prompt_lookup_writes_the_same_tokens_in_fewer_model_calls(fp32: ReplyWriter) -> None:
+    """Each request guesses ahead from its own prompt and keeps what the model agrees with; requests
+    accept different numbers of guesses in the same step, and one that ends leaves the batch."""
+    prompts = [fp32._prompt_ids(p) for p in _plans()]
+    calls = []
+    hook = fp32.model.register_forward_pre_hook(lambda *_: calls.append(1))
+    try:
+        plain = _decode(fp32, prompts, PrefixCache(), max_new_tokens=60)
+        plain_calls, calls[:] = len(calls), []
+        guessed = _decode(fp32, prompts, PrefixCache(), max_new_tokens=60, lookup_tokens=6)
+    finally:
+        hook.remove()
+    assert guessed == plain == [_alone(fp32, p, 60) for p in prompts]
+    assert len(calls) < plain_calls * 0.7
+
+
 def test_a_later_batch_with_a_shorter_shared_start_reuses_the_cached_prefix_exactly(
     fp32: ReplyWriter,
 ) -> None:
@@ -117,3 +133,16 @@ def test_the_writer_batches_through_batched_decode(fp32: ReplyWriter) -> None:
         for p in plans
     ]
     assert texts == alone
+
+
+def test_a_batch_checks_guesses_only_when_enough_of_them_should_be_kept() -> None:
+    """Every request pays for the widest row: guesses the model keeps turning down are dropped."""
+    from kefu.agents.generation.decoding import _worth_checking
+
+    guesses = [[1, 2, 3, 4, 5, 6]] * 16
+    kept = _worth_checking(guesses, [0.9] * 16)  # requests that keep most guesses check several,
+    assert all(g == [1, 2, 3, 4] for g in kept)  # though not all six: each one more costs everyone
+    assert _worth_checking(guesses, [0.1] * 16) == [[]] * 16
+    # one request that copies well is not worth making fifteen others wait
+    assert _worth_checking(guesses, [0.9] + [0.05] * 15) == [[]] * 16
+    assert _worth_checking([[7, 8]], [0.9]) == [[7, 8]]
