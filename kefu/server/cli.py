@@ -97,7 +97,7 @@ def serve(
         settings = settings.model_copy(update=updates)
 
     configure_json_logging(log_level)
-    bot = Assistant(cfg)
+    bot = Assistant(cfg, demo_knowledge=demo)  # the demo shop's FAQ and policy, indexed on first use
     app = create_app(bot, settings=settings)
     base = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
     typer.echo(f"kefu serving on {base}  (API docs: {base}/docs, metrics: {base}/metrics)")

@@ -41,6 +41,18 @@ def test_serve_demo_prints_its_urls_and_stops_on_sigterm(tmp_path, kit):
         assert (
             httpx.get(f"{base}/v1/console/me", headers={"X-API-Key": key}).json()["name"] == "demo-operator"
         )
+        # the demo shop answers policy questions from its own FAQ, cited
+        widget = {
+            "X-API-Key": re.search(r'data-kefu-key="(wi_[^"]+)"', httpx.get(f"{base}/demo").text).group(1)
+        }
+        session = httpx.post(f"{base}/v1/sessions", headers=widget, timeout=30).json()["session_id"]
+        answer = httpx.post(
+            f"{base}/v1/sessions/{session}/messages",
+            json={"text": "what is your return policy?"},
+            headers=widget,
+            timeout=120,
+        ).json()
+        assert [s["source"] for s in answer["reply"]["sources"] or []][:1] == ["faq.json"], answer
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
