@@ -147,6 +147,44 @@ def test_an_unsure_knowledge_answer_keeps_its_hedge_and_offer_of_a_person() -> N
     assert how["mode"] != "template" and w.calls
 
 
+def test_an_answer_from_the_documents_must_keep_what_they_say() -> None:
+    """Policy text has few ids or amounts to check: a reply that keeps the one status word but not
+    the rule is retried, then the template quoting the passage is sent."""
+    passage = {
+        "source_id": "faq.json#return-how",
+        "source": "faq.json",
+        "heading": "returns",
+        "question": "How do I return an item?",
+        "text": "Items can be returned once the order is delivered. Tell us the order id and the items.",
+        "snippet": "Items can be returned once the order is delivered. Tell us the order id and the items.",
+        "confident": True,
+    }
+    found = {"found": True, "confident": True, "passages": [passage]}
+    call = ToolCallRecord("search_knowledge", {"query": "return policy?"}, result=json.dumps(found))
+    draft = replies.knowledge_answer(passage)
+    dodges = ScriptedWriter(
+        [
+            "Sure! To make sure your order is delivered, we ask for your order number.",
+            "Happy to help: your order will be delivered soon.",
+        ],
+        require_facts=True,
+    )
+    text, how = dodges.rewrite(
+        draft, customer="what is your return policy?", tool_calls=[call], sources=[passage]
+    )
+    assert text == draft and how["mode"] == "fallback" and dodges.calls == [False, True]
+    keeps = ScriptedWriter(
+        [
+            "Sure! Once your order is delivered, items can be returned: just tell us the order id and the items."
+        ],
+        require_facts=True,
+    )
+    text, how = keeps.rewrite(
+        draft, customer="what is your return policy?", tool_calls=[call], sources=[passage]
+    )
+    assert how["mode"] == "generated" and text.startswith("Sure!")
+
+
 def test_a_reply_that_leaves_out_a_fact_of_the_draft_is_not_sent() -> None:
     plan = _status_plan()
     oid = plan.facts[0][1]
