@@ -48,11 +48,10 @@ setting) 38 tok/s plain, 64 with 4 guesses, 76 with 6, 68 with 8; bfloat16 runs 
 replies change length with the batch's shape) and also best between 4 and 8."""
 
 PASSAGE_KEPT = 0.5
-"""Share of a knowledge passage's content words that a reply answering from it must keep. Policy text
-has few ids or amounts for the fact check to hold on to, so a paraphrase can drop the rule it states
-and still pass: the demo answered "what is your return policy?" with "I'd be glad to help you with
-your return policy. To ensure your order is delivered, we ask for your order…". Such a reply is
-retried, then the template (which quotes the passage) is sent."""
+"""Share of a knowledge passage's content words that a reply written from it must keep (for `write`;
+a turn's answer from the documents is not rewritten at all, see `rewrite`). Policy text has few ids
+or amounts for the fact check to hold on to, so a reply that drops what the documents say would
+otherwise pass; a rule bent while its words are kept still passes this."""
 
 _WORD = re.compile(r"[a-z][a-z']{3,}")
 _COMMON = frozenset(
@@ -384,8 +383,11 @@ class ReplyWriter:
         """A turn's template reply rewritten from its plan: (text, how it was written) for `Reply`.
 
         A confirmation request stays the template: the customer says yes to exactly that wording. So does
-        an unsure knowledge answer: its "not sure, the closest I found" and the offer of a person must reach
-        the customer as they are, and the model was not trained to keep them.
+        an answer from the shop's documents: it quotes the passage with its source, and the model bent
+        the rule while keeping its words ("Items can be returned once the order is delivered" became "To
+        ensure your order is delivered, we ask that you double-check the order id…"); and an unsure
+        knowledge answer, whose "not sure, the closest I found" and offer of a person must reach the
+        customer as they are.
         """
         from kefu.agents.generation.plan import plan_from_turn
 
@@ -396,6 +398,8 @@ class ReplyWriter:
             return draft, {"mode": "template", "reason": "confirmation request"}
         if plan.unsure:
             return draft, {"mode": "template", "reason": "unsure knowledge answer"}
+        if plan.passages:
+            return draft, {"mode": "template", "reason": "answer from the documents"}
         written = self.write(plan)
         return written.text, {"intent": plan.intent, **written.as_dict()}
 

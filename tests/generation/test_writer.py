@@ -141,27 +141,32 @@ def test_an_unsure_knowledge_answer_keeps_its_hedge_and_offer_of_a_person() -> N
     assert (
         text == draft and how == {"mode": "template", "reason": "unsure knowledge answer"} and w.calls == []
     )
+    # a sure answer is quoted as well: the model bent policy while keeping its words
     sure = {**unsure, "confident": True, "passages": [{**passage, "confident": True}]}
     call = ToolCallRecord("search_knowledge", {"query": "when will it ship?"}, result=json.dumps(sure))
-    _, how = w.rewrite(replies.knowledge_answer(passage), customer="when will it ship?", tool_calls=[call])
+    draft = replies.knowledge_answer(passage)
+    text, how = w.rewrite(draft, customer="when will it ship?", tool_calls=[call], sources=[passage])
+    assert (
+        text == draft and how == {"mode": "template", "reason": "answer from the documents"} and not w.calls
+    )
+    # a turn that used no passage (not found, chat) is still written by the model
+    _, how = w.rewrite(replies.knowledge_not_found(), customer="do you ship to Mars?")
     assert how["mode"] != "template" and w.calls
 
 
-def test_an_answer_from_the_documents_must_keep_what_they_say() -> None:
+def test_a_reply_written_from_a_passage_must_keep_what_it_says() -> None:
     """Policy text has few ids or amounts to check: a reply that keeps the one status word but not
     the rule is retried, then the template quoting the passage is sent."""
     passage = {
         "source_id": "faq.json#return-how",
-        "source": "faq.json",
-        "heading": "returns",
-        "question": "How do I return an item?",
         "text": "Items can be returned once the order is delivered. Tell us the order id and the items.",
-        "snippet": "Items can be returned once the order is delivered. Tell us the order id and the items.",
-        "confident": True,
     }
-    found = {"found": True, "confident": True, "passages": [passage]}
-    call = ToolCallRecord("search_knowledge", {"query": "return policy?"}, result=json.dumps(found))
-    draft = replies.knowledge_answer(passage)
+    plan = ReplyPlan(
+        intent="policy_question",
+        draft=passage["text"] + "\n(Source: returns, faq.json.)",
+        customer="what is your return policy?",
+        passages=[passage],
+    )
     dodges = ScriptedWriter(
         [
             "Sure! To make sure your order is delivered, we ask for your order number.",
@@ -169,20 +174,15 @@ def test_an_answer_from_the_documents_must_keep_what_they_say() -> None:
         ],
         require_facts=True,
     )
-    text, how = dodges.rewrite(
-        draft, customer="what is your return policy?", tool_calls=[call], sources=[passage]
-    )
-    assert text == draft and how["mode"] == "fallback" and dodges.calls == [False, True]
+    out = dodges.write(plan)
+    assert out.text == plan.draft and out.mode == "fallback" and dodges.calls == [False, True]
     keeps = ScriptedWriter(
         [
             "Sure! Once your order is delivered, items can be returned: just tell us the order id and the items."
         ],
         require_facts=True,
     )
-    text, how = keeps.rewrite(
-        draft, customer="what is your return policy?", tool_calls=[call], sources=[passage]
-    )
-    assert how["mode"] == "generated" and text.startswith("Sure!")
+    assert keeps.write(plan).mode == "generated"
 
 
 def test_a_reply_that_leaves_out_a_fact_of_the_draft_is_not_sent() -> None:
