@@ -59,15 +59,21 @@ def _sections() -> list[tuple[str, str]]:
     return out
 
 
-def _words(text: str) -> set[str]:
+def content_words(text: str) -> set[str]:
+    """The words of `text` that carry its meaning: lower case, plural "s" dropped, the commonest
+    words (and "order", which every question here has) left out."""
     return {w.rstrip("s") for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
 def best_section(question: str) -> tuple[str, str] | None:
     """(title, text) of the best-matching policy section, or None when nothing overlaps."""
-    q = _words(question)
+    q = content_words(question)
     scored = [
-        (len(q & (_words(title) | _words(body))) + 2 * len(q & _words(title)), title, body)
+        (
+            len(q & (content_words(title) | content_words(body))) + 2 * len(q & content_words(title)),
+            title,
+            body,
+        )
         for title, body in _sections()
     ]
     score, title, body = max(scored)

@@ -144,6 +144,8 @@ def standard_strides_into_lm_head(model: Any) -> None:
     output embedding: in bfloat16 that costs about 48 ms of a 190 ms prefill (fp32 is unaffected,
     and `.contiguous()` does not help, since the slice already counts as contiguous).
     """
+    import torch
+
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     if head is None or getattr(head, "_kefu_standard_strides", False):
         return
@@ -152,7 +154,7 @@ def standard_strides_into_lm_head(model: Any) -> None:
         hidden = args[0] if args else None
         if hidden is None or hidden.stride() == _standard_strides(hidden.shape):
             return None
-        return (hidden.clone(memory_format=_contiguous_format()), *args[1:])
+        return (hidden.clone(memory_format=torch.contiguous_format), *args[1:])
 
     head.register_forward_pre_hook(restride)
     head._kefu_standard_strides = True
@@ -164,9 +166,3 @@ def _standard_strides(shape: Any) -> tuple[int, ...]:
         strides.append(step)
         step *= size
     return tuple(reversed(strides))
-
-
-def _contiguous_format() -> Any:
-    import torch
-
-    return torch.contiguous_format

@@ -112,6 +112,7 @@ def batched_decode(
     for i, n in enumerate(lengths):
         mask[i, width - n :] = 1
     eos = torch.tensor(sorted(eos_ids)) if eos_ids else torch.tensor([pad_id])
+    eos_set = set(eos.tolist())
     rows = list(range(len(prompts)))  # the prompts still decoding, in batch order
     current = [p[-1] for p in prompts]  # each sequence's newest token, not in the cache yet
     positions = list(lengths)
@@ -144,7 +145,6 @@ def batched_decode(
         else:
             picked = logits.argmax(-1).tolist()
         finished = []
-        eos_set = set(eos.tolist())
         for b, i in enumerate(rows):
             g = guesses[b]
             kept = 0

@@ -31,6 +31,7 @@ from typing import Any, Literal
 from kefu.agents.generation.decoding import PrefixCache, batched_decode, prefix_cache
 from kefu.agents.generation.grounding import GroundingResult, check, required_facts
 from kefu.agents.generation.plan import ReplyPlan
+from kefu.agents.policy_notes import content_words
 
 Mode = Literal["generated", "regenerated", "fallback"]
 
@@ -53,56 +54,11 @@ a turn's answer from the documents is not rewritten at all, see `rewrite`). Poli
 or amounts for the fact check to hold on to, so a reply that drops what the documents say would
 otherwise pass; a rule bent while its words are kept still passes this."""
 
-_WORD = re.compile(r"[a-z][a-z']{3,}")
-_COMMON = frozenset(
-    [
-        "that",
-        "this",
-        "with",
-        "from",
-        "your",
-        "have",
-        "will",
-        "they",
-        "them",
-        "their",
-        "there",
-        "what",
-        "when",
-        "which",
-        "where",
-        "would",
-        "could",
-        "should",
-        "about",
-        "been",
-        "were",
-        "also",
-        "into",
-        "only",
-        "once",
-        "than",
-        "then",
-        "each",
-        "other",
-        "just",
-        "more",
-        "some",
-        "such",
-        "very",
-        "does",
-        "done",
-    ]
-)
-
 
 def passage_kept(reply: str, passage: str) -> float:
-    """Share of the passage's content words (four letters or more, not the commonest) in the reply."""
-    words = {w for w in _WORD.findall(passage.lower()) if w not in _COMMON}
-    if not words:
-        return 1.0
-    said = set(_WORD.findall(reply.lower()))
-    return len(words & said) / len(words)
+    """Share of the passage's content words that the reply says too."""
+    words = content_words(passage)
+    return len(words & content_words(reply)) / len(words) if words else 1.0
 
 
 SYSTEM_PROMPT = (
