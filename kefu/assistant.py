@@ -104,7 +104,11 @@ class Assistant:
             else None
         )
         self.knowledge = (
-            LazyKnowledge(self.config.knowledge_location, demo=demo_knowledge)
+            LazyKnowledge(
+                self.config.knowledge_location,
+                demo=demo_knowledge,
+                encoder=self.config.knowledge.encoder,
+            )
             if self.config.knowledge.enabled
             else None
         )

@@ -81,8 +81,10 @@ def shop_init(
     console.print(f"[green]demo shop {'built' if built else 'kept'}[/] at {where}")
     if cfg.knowledge.enabled:
         from kefu.tools.knowledge import KnowledgeBase
+        from kefu.tools.knowledge.knowledge_base import resolve_encoder
 
-        with KnowledgeBase.demo(cfg.knowledge_location) as kb:
+        encoder = resolve_encoder(cfg.knowledge.encoder) if cfg.knowledge.encoder else None
+        with KnowledgeBase.demo(cfg.knowledge_location, encoder=encoder) as kb:
             console.print(f"[green]knowledge base ready[/] at {cfg.knowledge_location} ({len(kb)} passages)")
 
 
@@ -242,9 +244,11 @@ def kb_ingest(
     """Index documents (unchanged files are skipped, changed ones re-indexed); a running assistant sees
     the change at its next question."""
     from kefu.tools.knowledge import KnowledgeBase
+    from kefu.tools.knowledge.knowledge_base import resolve_encoder
 
     cfg = _config(config, data_dir)
-    with KnowledgeBase(cfg.knowledge_location) as kb:
+    encoder = resolve_encoder(cfg.knowledge.encoder) if cfg.knowledge.encoder else None
+    with KnowledgeBase(cfg.knowledge_location, encoder=encoder) as kb:
         report = kb.ingest(paths, progress=True)
     console.print(report)
     if not report.ok:
@@ -255,14 +259,56 @@ def kb_ingest(
 def kb_search(query: str, config: ConfigOpt = None, data_dir: DataDirOpt = None, k: int = 3) -> None:
     """Search the knowledge base as the assistant would."""
     from kefu.tools.knowledge import KnowledgeBase
+    from kefu.tools.knowledge.knowledge_base import resolve_encoder
 
     cfg = _config(config, data_dir)
-    with KnowledgeBase(cfg.knowledge_location) as kb:
+    encoder = resolve_encoder(cfg.knowledge.encoder) if cfg.knowledge.encoder else None
+    with KnowledgeBase(cfg.knowledge_location, encoder=encoder) as kb:
         results = kb.search(query, k=k)
     if not results:
         console.print("[yellow]not found[/] (below the score threshold)")
     for r in results:
         console.print(f"[bold]{r.score:.3f}[/] {r.passage.id}\n  {r.snippet}")
+
+
+@kb_app.command("tune")
+def kb_tune(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to save the adapter (default: DATA_DIR/knowledge-encoder).")
+    ] = None,
+    steps: Annotated[int, typer.Option(help="Training steps (batches of 32 FAQ entries).")] = 120,
+    seed: int = 0,
+) -> None:
+    """Tune the knowledge base's encoder on its own FAQ (questions, sample questions, answers), then embed the
+    index again with it; every later opener of this knowledge base uses the tuned encoder."""
+    from rich.progress import Progress
+
+    from kefu.encoder import encoder_for
+    from kefu.tools.knowledge import KnowledgeBase
+    from kefu.tools.knowledge.tuning import faq_groups, tune_encoder
+
+    cfg = _config(config, data_dir)
+    with KnowledgeBase(cfg.knowledge_location) as kb:
+        groups = faq_groups(kb.passages())
+    target = out or cfg.data_dir / "knowledge-encoder"
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("tuning", total=steps)
+        try:
+            report = tune_encoder(
+                groups, target, steps=steps, seed=seed, progress=lambda n, loss: bar.update(task, completed=n)
+            )
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from exc
+    console.print(
+        f"[green]adapter saved[/] at {report.adapter} ({report.entries} FAQ entries, {report.steps} steps, "
+        f"loss {report.first_loss:.3f} -> {report.last_loss:.3f}, {report.seconds:.0f} s)"
+    )
+    with KnowledgeBase(cfg.knowledge_location, encoder=encoder_for(report.adapter)) as kb:
+        count = kb.reembed()
+    console.print(f"[green]knowledge base embedded again[/] with it ({count} records)")
 
 
 @bench_app.command("service", context_settings=_PASS)

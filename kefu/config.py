@@ -61,6 +61,10 @@ class KnowledgeConfig(BaseModel):
     """Answer policy and FAQ questions from the knowledge base (the `search_knowledge` tool)."""
     location: str | None = None
     """A directory (Chroma on disk; default DATA_DIR/knowledge) or a Chroma server URL (http://host:port)."""
+    encoder: str | None = None
+    """The encoder to embed and search with: None for the one the index records (the plain MiniLM for a new
+    index, or the adapter `kefu kb tune` made), or an adapter folder. Ingesting with another encoder than
+    the index's embeds its records again."""
 
 
 class GeneratorConfig(BaseModel):

@@ -10,6 +10,12 @@ normalisation): `encode(texts)` returns float32 rows of unit length. On CPUs wit
 or AMX) the forward pass runs under bfloat16 autocast, about twice as fast; the vectors stay within 1e-3 cosine
 of float32 (`KEFU_EMBED_PRECISION=float32` turns it off).
 
+A knowledge base may use the same MiniLM with a LoRA adapter tuned on its own FAQ (`kefu kb tune`, see
+`kefu.tools.knowledge.tuning`): `encoder_for(adapter)` returns one shared instance per adapter folder, the
+adapter merged into the weights at load, so it costs nothing per query. Every encoder has an `identity`
+(the model, plus the adapter's name and content hash) that an index records, so vectors from two encoders
+are never compared.
+
 One customer message is read by several parts of a turn (the safety heads, the sentiment head, the shop's
 NLU); `encode_cached` keeps recent texts' vectors per encoder, so the message is encoded once per turn
 however many parts read it.
@@ -17,6 +23,7 @@ however many parts read it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import weakref
@@ -40,6 +47,8 @@ __all__ = [
     "Precision",
     "cpu_has_bf16",
     "encode_cached",
+    "encoder_for",
+    "encoder_identity",
     "model_path",
     "shared_encoder",
 ]
@@ -53,7 +62,21 @@ class Encoder(Protocol):
 
 
 class EncoderUnavailable(RuntimeError):
-    """The MiniLM weights package is not installed."""
+    """The MiniLM weights package is not installed, or an adapter folder cannot be used."""
+
+
+def encoder_identity(encoder: object) -> str:
+    """What made an encoder's vectors: its `identity` attribute, else its class name (test doubles)."""
+    identity = getattr(encoder, "identity", None)
+    return str(identity) if identity else type(encoder).__name__
+
+
+def adapter_identity(adapter: Path) -> str:
+    """`<folder name>@<first 12 hex of the weights' SHA-256>`: a retrained adapter is a different encoder."""
+    weights = adapter / "adapter_model.safetensors"
+    if not weights.is_file():
+        raise EncoderUnavailable(f"{adapter} is not an encoder adapter (no adapter_model.safetensors)")
+    return f"{adapter.name}@{hashlib.sha256(weights.read_bytes()).hexdigest()[:12]}"
 
 
 def model_path() -> Path:
@@ -93,8 +116,12 @@ class MiniLMEncoder:
         precision: Precision | None = None,
         batch_size: int = 64,
         max_tokens: int = 256,
+        adapter: str | Path | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
+        self.adapter = Path(adapter) if adapter is not None else None
+        self.identity = MODEL_ID + (f"+{adapter_identity(self.adapter)}" if self.adapter else "")
+        """The model and adapter that make this encoder's vectors (recorded by the indexes it fills)."""
         self.device = device
         self.precision: Precision = precision or os.environ.get("KEFU_EMBED_PRECISION", "auto")  # type: ignore[assignment]
         self.batch_size = batch_size
@@ -135,7 +162,12 @@ class MiniLMEncoder:
             hf_logging.disable_progress_bar()
             try:
                 tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-                model = AutoModel.from_pretrained(path, local_files_only=True).to(self.device).eval()
+                model = AutoModel.from_pretrained(path, local_files_only=True)
+                if self.adapter is not None:
+                    from peft import PeftModel
+
+                    model = PeftModel.from_pretrained(model, str(self.adapter)).merge_and_unload()
+                model = model.to(self.device).eval()
             finally:
                 hf_logging.set_verbosity(verbosity)
                 hf_logging.enable_progress_bar()
@@ -192,6 +224,21 @@ def shared_encoder() -> MiniLMEncoder:
             if _shared is None:
                 _shared = MiniLMEncoder()
     return _shared
+
+
+_by_adapter: dict[Path, MiniLMEncoder] = {}
+
+
+def encoder_for(adapter: str | Path | None) -> MiniLMEncoder:
+    """The shared encoder for a LoRA adapter folder (None: `shared_encoder()`), one instance per folder."""
+    if adapter is None:
+        return shared_encoder()
+    key = Path(adapter).expanduser().resolve()
+    with _shared_lock:
+        encoder = _by_adapter.get(key)
+        if encoder is None:
+            encoder = _by_adapter[key] = MiniLMEncoder(adapter=key)
+        return encoder
 
 
 #: Texts whose vectors `encode_cached` keeps, per encoder (about 1.5 KB each: 6 MB at most).

@@ -15,11 +15,14 @@ from langchain.tools import ToolRuntime, tool
 
 
 class LazyKnowledge:
-    """Opens the knowledge base (and loads the encoder) on first use, once; `demo` indexes the demo KB."""
+    """Opens the knowledge base (and loads the encoder) on first use, once; `demo` indexes the demo KB.
 
-    def __init__(self, location: str | Path, *, demo: bool = False) -> None:
+    `encoder` is the config's `knowledge.encoder` (None: the one the index records)."""
+
+    def __init__(self, location: str | Path, *, demo: bool = False, encoder: str | None = None) -> None:
         self.location = location
         self.demo = demo
+        self.encoder = encoder
         self._kb: Any = None
         self._lock = threading.Lock()
 
@@ -27,8 +30,13 @@ class LazyKnowledge:
         with self._lock:
             if self._kb is None:
                 from kefu.tools.knowledge import KnowledgeBase
+                from kefu.tools.knowledge.knowledge_base import resolve_encoder
 
-                self._kb = KnowledgeBase.demo(self.location) if self.demo else KnowledgeBase(self.location)
+                encoder = resolve_encoder(self.encoder) if self.encoder else None
+                if self.demo:
+                    self._kb = KnowledgeBase.demo(self.location, encoder=encoder)
+                else:
+                    self._kb = KnowledgeBase(self.location, encoder=encoder)
             return self._kb
 
     def close(self) -> None:

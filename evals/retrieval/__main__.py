@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
         "--work-dir", type=Path, default=None, help="keep the indexes here (reruns skip embedding)"
     )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument(
+        "--tune-steps",
+        type=int,
+        default=120,
+        help="also rank with encoders tuned on each FAQ (kefu kb tune) for this many steps; 0: skip",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         import torch
@@ -49,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_records=args.latency_records,
         seed=args.seed,
         work_dir=args.work_dir,
+        tune_steps=args.tune_steps,
         log=lambda m: print(m, flush=True),
     )
     command = "python -m kefu.evals.retrieval " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))

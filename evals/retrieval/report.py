@@ -126,6 +126,25 @@ def render(results: Results, command: str) -> str:
             lines.append(
                 f"| {split} | {nf.in_scope} | {_f(nf.answered)} | {nf.out_of_scope} | {_f(nf.refused)} |"
             )
+    if results.tuned_encoders:
+        lines += [
+            "",
+            "## Encoders tuned on each FAQ (`kefu kb tune`)",
+            "",
+            'Rows marked "tuned encoder" above index the same files with a LoRA adapter over MiniLM trained on '
+            "that knowledge base's own FAQ entries (question, sample questions and answer of an entry are "
+            "positives, other entries in the batch negatives; for Bitext the indexed half's sample questions, never "
+            "the queries), ranked at the library defaults, thresholds included (they were chosen for the plain "
+            "encoder). Opt-in: the library default stays the plain encoder, chosen on the dev questions.",
+            "",
+            "| trained on | FAQ entries | steps | loss first → last | seconds |",
+            "| --- | ---: | ---: | --- | ---: |",
+        ]
+        for t in results.tuned_encoders:
+            lines.append(
+                f"| {t.adapter.name} | {t.entries} | {t.steps} | {_f(t.first_loss)} → {_f(t.last_loss)} "
+                f"| {t.seconds:.0f} |"
+            )
     lines += ["", "## Tuning (dev parts only)", ""]
     if results.tuning:
         t = results.tuning

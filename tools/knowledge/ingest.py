@@ -13,6 +13,10 @@ difference (hash or leftover records) and finishes the work without embedding ag
 Files that cannot be read (binary, not UTF-8, empty, unsupported, malformed) are reported and skipped; a file
 that was indexed before keeps its previous version. Files removed from an ingested folder are removed from the
 index.
+
+The index records which encoder embedded it. Ingesting with another one (a tuned adapter, `kefu kb tune`)
+first embeds every stored record again from its stored text (`reembed_all`), then records the new encoder:
+vectors of two encoders are never mixed in one index once the run ends, and a stopped run is redone.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from kefu.encoder import encoder_identity
 from kefu.tools.knowledge.documents import (
     SUPPORTED_SUFFIXES,
     DocumentError,
@@ -80,6 +85,8 @@ class IngestReport:
     """Passages in the sources added or updated."""
     embedded: int = 0
     """Records embedded by this call (records already stored are reused)."""
+    reembedded: int = 0
+    """Stored records embedded again first because the index was made by another encoder."""
     seconds: float = 0.0
 
     @property
@@ -128,16 +135,14 @@ def build_records(source: str, passages: Iterable[ParsedPassage]) -> list[Record
             chunk=passage.chunk,
         )
         if passage.kind == "section":
-            embed = f"{heading}: {passage.text}" if heading else passage.text
-            items: list[tuple[RecordKind, str, str, dict[str, MetadataValue]]] = [
-                ("section", passage.text, embed, {})
-            ]
+            items: list[tuple[RecordKind, str, dict[str, MetadataValue]]] = [("section", passage.text, {})]
         else:
             question = passage.question or ""
-            items = [("answer", passage.text, f"{question} {passage.text}", {"question": question})]
-            items += [("question", q, q, {}) for q in (question, *passage.sample_questions) if q]
-        for kind, document, embed, extra in items:
+            items = [("answer", passage.text, {"question": question})]
+            items += [("question", q, {}) for q in (question, *passage.sample_questions) if q]
+        for kind, document, extra in items:
             metadata = {**base, **extra, "record": kind}
+            embed = text_to_embed(document, metadata)
             digest = hashlib.sha256(
                 json.dumps(
                     [source, pid, kind, document, embed, metadata], sort_keys=True, ensure_ascii=False
@@ -145,6 +150,39 @@ def build_records(source: str, passages: Iterable[ParsedPassage]) -> list[Record
             ).hexdigest()[:32]
             records.setdefault(digest, Record(digest, kind, document, embed, metadata))
     return list(records.values())
+
+
+def text_to_embed(document: str, metadata: Mapping[str, Any]) -> str:
+    """What the encoder sees for a stored record: a section chunk with its heading path, an FAQ answer with its
+    question, a question as it is. Stored records are re-embedded from their document and metadata alone."""
+    record = metadata.get("record")
+    if record == "section":
+        heading = str(metadata.get("heading") or "")
+        return f"{heading}: {document}" if heading else document
+    if record == "answer":
+        return f"{metadata.get('question') or ''} {document}"
+    return document
+
+
+def reembed_all(store: ChromaStore, encoder: Encoder, *, batch: int = 128) -> int:
+    """Embed every stored record again with `encoder` and record it as the index's encoder; returns the count.
+
+    Documents and metadata stay; only vectors change, so nothing needs the original files. Until the last
+    batch is written the index still names the old encoder, so a stopped run is simply done again.
+    """
+    rows = [(i, text_to_embed(d or "", m or {})) for i, d, m in store.load()]
+    rows.sort(key=lambda row: len(row[1]))
+    for start in range(0, len(rows), batch):
+        part = rows[start : start + batch]
+        store.reembed([i for i, _ in part], encoder.encode([t for _, t in part]))
+    store.set_encoder_id(encoder_identity(encoder), adapter_reference(encoder))
+    return len(rows)
+
+
+def adapter_reference(encoder: Encoder) -> str | None:
+    """Where later openers of an index find the adapter of `encoder` (its folder); None for none."""
+    adapter = getattr(encoder, "adapter", None)
+    return str(Path(adapter).resolve()) if adapter is not None else None
 
 
 @dataclass(slots=True)
@@ -213,6 +251,8 @@ def ingest(
     report = IngestReport()
     targets, roots = _targets([paths] if isinstance(paths, str | Path) else paths, report)
     store.sync()
+    if store.encoder_id() != encoder_identity(encoder):
+        report.reembedded = reembed_all(store, encoder)
     committed = store.sources()
     stored = store.record_sources()
 

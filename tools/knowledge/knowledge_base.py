@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
+from kefu.encoder import encoder_for
 from kefu.tools.knowledge.embeddings import Encoder, shared_encoder
-from kefu.tools.knowledge.ingest import IngestReport, delete_source, ingest
+from kefu.tools.knowledge.ingest import IngestReport, delete_source, ingest, reembed_all
 from kefu.tools.knowledge.search import (
     Filters,
     Passage,
@@ -25,12 +26,24 @@ DEMO_KB_DIR = Path(__file__).resolve().parent / "demo_kb"
 DEMO_KB_FILES = (DEMO_KB_DIR / "wiki.md", DEMO_KB_DIR / "faq.json")
 
 
+def resolve_encoder(spec: str | Path | None) -> Encoder:
+    """The encoder for a config value: None for the plain MiniLM, else an adapter folder made by `kefu kb
+    tune`. One shared instance per adapter."""
+    if spec is None or spec == "":
+        return shared_encoder()
+    return encoder_for(Path(spec).expanduser())
+
+
 class KnowledgeBase:
     """FAQ and policy retrieval over a Chroma collection.
 
     `location` is a directory (embedded Chroma, created if missing) or the http(s) URL of a Chroma server;
     everything else works the same on both. The MiniLM encoder is shared by every instance in the process and
     loaded on first use. Changes made by another instance or process are seen at the next `search`.
+
+    The index records the encoder that embedded it; without an `encoder`, that one is used (so a knowledge
+    base tuned with `kefu kb tune` is searched with its adapter by every opener). Ingesting with another
+    encoder embeds the stored records again first; searching with another one raises `EncoderMismatch`.
 
     >>> kb = KnowledgeBase(tmp_path)                                    # doctest: +SKIP
     >>> kb.ingest(["docs/", "faq.csv"]).ok                              # doctest: +SKIP
@@ -47,9 +60,15 @@ class KnowledgeBase:
     ) -> None:
         self.location = location
         self.settings = settings or SearchSettings()
-        self.encoder = encoder or shared_encoder()
         self._store = ChromaStore(location, collection)
+        self.encoder = encoder or self._recorded_encoder()
         self._searcher = Searcher(self._store, self.encoder, self.settings)
+
+    def _recorded_encoder(self) -> Encoder:
+        _, adapter = self._store.encoder_entry()
+        if adapter and not Path(adapter).is_dir():
+            return shared_encoder()  # searches will say which encoder is missing
+        return resolve_encoder(adapter)
 
     @classmethod
     def demo(cls, location: str | Path = DEFAULT_LOCATION, **kwargs: object) -> KnowledgeBase:
@@ -95,6 +114,12 @@ class KnowledgeBase:
         BM25 score, for evaluation and tuning (`scores.results(mode, settings, k, floor)` ranks them under any
         settings without searching again). None for an empty query or index."""
         return self._searcher.score(query, k, filters, mode=mode)
+
+    def reembed(self) -> int:
+        """Embed every stored record again with this knowledge base's encoder and record it as the index's
+        encoder (after `kefu kb tune`); returns the number of records. Ingest does this by itself when the
+        index was made by another encoder."""
+        return reembed_all(self._store, self.encoder)
 
     def delete(self, source: str) -> int:
         """Remove one source (as named at ingest) from the index; returns the number of records deleted."""

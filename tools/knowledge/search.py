@@ -28,6 +28,7 @@ from typing import Any, Literal
 import bm25s
 import numpy as np
 
+from kefu.encoder import encoder_identity
 from kefu.tools.knowledge.documents import PassageKind
 from kefu.tools.knowledge.embeddings import Encoder
 from kefu.tools.knowledge.ingest import RESERVED_KEYS
@@ -137,13 +138,25 @@ class SearchSettings:
     snippet_chars: int = 280
 
 
+class EncoderMismatch(RuntimeError):
+    """A dense search with another encoder than the one that embedded the index: its scores would mean
+    nothing, so it is refused (BM25-only search still works)."""
+
+
 class PassageIndex:
     """The passages of one store generation, with their BM25 index and filterable metadata."""
 
     def __init__(
-        self, generation: str | None, passages: list[Passage], records: dict[str, int], meta: list[dict]
+        self,
+        generation: str | None,
+        passages: list[Passage],
+        records: dict[str, int],
+        meta: list[dict],
+        encoder: str | None = None,
     ):
         self.generation = generation
+        self.encoder = encoder
+        """The identity of the encoder that embedded the records (None: an empty index)."""
         self.passages = passages
         self.record_passage = records
         self.record_counts = np.bincount(
@@ -177,6 +190,7 @@ def load_index(store: ChromaStore) -> PassageIndex:
     """Snapshot the committed passages of `store` (retried if a commit lands while reading)."""
     for _ in range(3):
         generation = store.sync()
+        encoder = store.encoder_id()
         visible: set[str] = set()
         for entry in store.sources().values():
             visible |= entry.record_ids
@@ -216,7 +230,7 @@ def load_index(store: ChromaStore) -> PassageIndex:
         meta.append(dict(m))
     position = {p.id: i for i, p in enumerate(passages)}
     records = {rid: position[pid] for rid, pid in record_pid.items() if pid in position}
-    return PassageIndex(generation, passages, records, meta)
+    return PassageIndex(generation, passages, records, meta, encoder)
 
 
 class Searcher:
@@ -269,6 +283,13 @@ class Searcher:
         sims = np.zeros(0, dtype=np.float32)
         bm25 = np.zeros(len(index), dtype=np.float32)
         if mode != "bm25":
+            made_by = index.encoder
+            if made_by is not None and made_by != encoder_identity(self.encoder):
+                raise EncoderMismatch(
+                    f"this knowledge base was embedded by {made_by}, not by {encoder_identity(self.encoder)}: "
+                    "open it with the encoder it was built with (config `knowledge.encoder`), or ingest "
+                    "with the new one, which embeds the stored records again"
+                )
             vector = self.encoder.encode([query])[0]
             wanted = max(self.settings.dense_candidates, 8 * k)
             ids, similarities = self.store.query(vector, wanted, chroma_where(filters))

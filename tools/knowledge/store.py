@@ -34,10 +34,11 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings
 
-from kefu.tools.knowledge.embeddings import MiniLMEmbeddingFunction
+from kefu.tools.knowledge.embeddings import MODEL_ID, MiniLMEmbeddingFunction
 
 DEFAULT_COLLECTION = "kefu-knowledge"
 _GENERATION_ID = "__generation__"
+_ENCODER_ID = "__encoder__"
 _SOURCE_PREFIX = "source:"
 _PAGE = 2000
 
@@ -186,6 +187,51 @@ class ChromaStore:
                     generation = self._read_generation()
                 self._handle.synced[self.name] = generation
             return generation
+
+    # --- encoder --------------------------------------------------------------------------------------
+
+    def encoder_id(self) -> str | None:
+        """The identity of the encoder that embedded the stored records (`kefu.encoder.encoder_identity`).
+
+        Indexes written before encoders were recorded were all embedded by the plain MiniLM, so a filled
+        index without the entry reads as MODEL_ID; an empty one as None (any encoder may fill it).
+        """
+        return self.encoder_entry()[0]
+
+    def encoder_entry(self) -> tuple[str | None, str | None]:
+        """(encoder identity, adapter folder): where later openers load the adapter from; None for the plain
+        MiniLM (or an encoder that is not MiniLM, such as a test double)."""
+        with self._handle.lock:
+            records, manifest = self._collections()
+            got = manifest.get(ids=[_ENCODER_ID], include=["documents", "metadatas"])
+            documents = got.get("documents") or []
+            metadatas = got.get("metadatas") or []
+            if got["ids"] and documents and documents[0]:
+                adapter = (metadatas[0] or {}).get("adapter") if metadatas else None
+                return str(documents[0]), str(adapter) if adapter else None
+            return (MODEL_ID if records.count() else None), None
+
+    def set_encoder_id(self, identity: str, adapter: str | None = None) -> str:
+        """Record `identity` (and where its adapter is) as the index's encoder and move the generation."""
+        token = uuid.uuid4().hex
+        with self._handle.lock:
+            _, manifest = self._collections()
+            manifest.upsert(
+                ids=[_GENERATION_ID, _ENCODER_ID],
+                embeddings=np.ones((2, 1), dtype=np.float32),
+                documents=["", identity],
+                metadatas=[{"token": token}, {"adapter": adapter or ""}],
+            )
+            self._handle.synced[self.name] = token
+        return token
+
+    def reembed(self, ids: Sequence[str], embeddings: np.ndarray) -> None:
+        """Replace the vectors of stored records, leaving their documents and metadata as they are."""
+        with self._handle.lock:
+            records, _ = self._collections()
+            step = self.batch_size
+            for i in range(0, len(ids), step):
+                records.update(ids=list(ids[i : i + step]), embeddings=embeddings[i : i + step])
 
     # --- manifest ---------------------------------------------------------------------------------------
 
