@@ -32,6 +32,11 @@ def anything_else() -> str:
     return "Is there anything else I can help you with?"
 
 
+def nothing_else() -> str:
+    """A "no" to "anything else?"."""
+    return "All right. Thanks for contacting us, and have a great day!"
+
+
 def out_of_scope() -> str:
     return f"Sorry, I can't help with that here. I can {HELP_TOPICS}. If you'd prefer, I can also connect you with a person."
 
@@ -566,6 +571,12 @@ def _quoted(passage: dict[str, Any]) -> str:
 def knowledge_answer(passage: dict[str, Any]) -> str:
     """The best passage, quoted, with where it comes from."""
     return f"{_quoted(passage)} " + anything_else()
+
+
+def knowledge_answer_with_offer(passage: dict[str, Any], task_phrase: str) -> str:
+    """The best passage, quoted, then an offer to do what the customer asked how to do."""
+    verb = f"help you {task_phrase}" if task_phrase.startswith("with ") else task_phrase
+    return f"{_quoted(passage)} If you like, I can {verb} for you now: just say yes."
 
 
 def knowledge_unsure(passage: dict[str, Any]) -> str:

@@ -129,3 +129,22 @@ def test_a_greeting_in_front_of_a_question_does_not_hide_it(bot: Assistant):
     reply = bot.respond("hey, can you tell me about your warranty?", session_id="s1")
     assert "warranty claim" in reply.text and "Source:" in reply.text
     assert "I'm the shop's assistant" in bot.respond("hello, how are you?", session_id="s2").text
+
+
+def test_a_how_to_question_is_answered_from_the_documents_with_an_offer_to_do_it(bot: Assistant):
+    """'How do I return an item?' used to start the return straight away (a login prompt) without saying how
+    returns work. A strong match in the documents answers it and offers to do it; 'yes' starts the task.
+    A how-to question with its own details (an order id) is a request: the task starts at once."""
+    reply = bot.respond("how do I return an item?", session_id="s1")
+    assert "Source:" in reply.text and "I can return items for you now" in reply.text
+    assert "verify your identity" not in reply.text
+    reply = bot.respond("yes please", session_id="s1")
+    assert "verify your identity" in reply.text and "return" in reply.text
+    reply = bot.respond("how can I cancel an order?", session_id="s2")
+    assert "I can cancel an order for you now" in reply.text
+    reply = bot.respond("no thanks", session_id="s2")
+    assert reply.text == "Is there anything else I can help you with?"
+    reply = bot.respond("no", session_id="s2")  # (it used to ask "anything else?" again)
+    assert "have a great day" in reply.text
+    reply = bot.respond("how do I cancel order #W2378156?", session_id="s3")
+    assert "verify your identity" in reply.text and "Source:" not in reply.text

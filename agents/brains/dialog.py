@@ -103,6 +103,13 @@ class Dialog:
     kb_first: str | None = None
     """An advice question ("it arrived damaged, what can I do?"): the knowledge base answers it if it has a
     strong match, else this task starts."""
+    task_offer: str | None = None
+    """The last reply answered how a task works from the documents and offered to do it: a plain yes now
+    starts this task."""
+    task_offer_text: str = ""
+    """The question that the offer answered (its details, if any, are used when the task starts)."""
+    asked_anything_else: bool = False
+    """The last reply asked whether there is anything else: a plain "no" now closes the conversation."""
     kb_fallback: bool = False
     """The knowledge base was asked because nothing else understood the message."""
     hold: bool = False

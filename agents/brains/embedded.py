@@ -227,6 +227,10 @@ class EmbeddedBrain(BaseChatModel):
                 additional_kwargs={STATE_KEY: dialog.to_json()},
             )
         else:
+            text = (step.text or "").rstrip()
+            dialog.asked_anything_else = text.endswith(
+                (say.anything_else(), say.what_else(), "How can I help you today?")
+            )
             message = AIMessage(content=step.text, additional_kwargs={STATE_KEY: dialog.to_json()})
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -235,6 +239,7 @@ class EmbeddedBrain(BaseChatModel):
         d.calls_this_turn = 0
         d.last_text = text
         offer_open, d.person_offer_open = d.person_offer_open, False
+        task_offer, d.task_offer = d.task_offer, None
         d.confirmed_now = d.declined_now = d.other_customer = d.complaint_now = False
         d.last_error = None
         pred = self.classifier.predict(text)
@@ -256,6 +261,12 @@ class EmbeddedBrain(BaseChatModel):
                 d.declined_now = True
                 return
             # anything else: new details (handled below) or a new request; the write is asked again
+
+        if task_offer and d.task is None and not was_awaiting and _starts_with_yes(text):
+            # "how do I return an item?" was answered from the documents with an offer to do it: "yes"
+            d.start(task_offer)
+            self._take_details(d, d.task_offer_text)
+            return
 
         own = d.user["name"]["first_name"].lower() if d.user else None
         if _asks_for_someone_else(text) and not (own and own in text.lower()):
@@ -297,7 +308,11 @@ class EmbeddedBrain(BaseChatModel):
             len(requested) == 1
             and requested[0] in ACCOUNT_TASKS
             and d.task is None
-            and (_ADVICE.search(text) or (pred.confidence < WEAK_TASK and _QUESTION.search(text)))
+            and (
+                _ADVICE.search(text)
+                or (_HOW_TO.search(text) and not _has_details(text))
+                or (pred.confidence < WEAK_TASK and _QUESTION.search(text))
+            )
             and not ent.order_ids(text)
             and "search_knowledge" in self.tool_names
         ):
@@ -560,6 +575,10 @@ class EmbeddedBrain(BaseChatModel):
             d.finish()
             d.hold = True
             fallback, d.kb_fallback = d.kb_fallback, False
+            if task in ACCOUNT_TASKS and found and sure:
+                # a strong answer to how a task works: say it, and offer to do it ("yes" starts it)
+                d.task_offer, d.task_offer_text = task, d.last_text
+                return say.knowledge_answer_with_offer(found[0], FLOW_PHRASES.get(task, "help with that"))
             if found and not result.get("confident", True):
                 _open_person_offer(d)  # a plain "yes" now hands over
                 return say.knowledge_unsure(found[0])
@@ -731,7 +750,8 @@ class EmbeddedBrain(BaseChatModel):
         if heard == "affirm":
             return reply(say.what_else())  # "yes" to "anything else?"
         if heard == "deny":
-            return reply(say.anything_else())
+            # "no" to "anything else?" ends the conversation politely instead of asking again
+            return reply(say.nothing_else() if d.asked_anything_else else say.anything_else())
         return reply(say.didnt_understand())
 
     def _authenticate(self, d: Dialog, phrase: str) -> Step | None:
@@ -1151,6 +1171,13 @@ def _parts_by_order(text: str, order_ids: list[str]) -> dict[str, str]:
 
 
 # "What can I do?": advice the shop's documents may give before any account task starts.
+_HOW_TO = re.compile(
+    r"\b(how (do|can|could|would|should) (i|we|you)|how does (it|one)|what('s| is) the (process|procedure|way))\b"
+    r"|\bhow to\b",
+    re.I,
+)
+"""A question about how a task works ("how do I return an item?"): the documents answer it first (with an
+offer to do it) when they match strongly and the message carries no details of its own."""
 _ADVICE = re.compile(r"\b(what (can|should|do) i do|what are my options|what happens if|what now)\b", re.I)
 KB_FIRST_SCORE = 0.4
 WEAK_TASK = 0.5
