@@ -197,3 +197,33 @@ def test_kb_tune_command_tunes_and_reembeds_the_index(tmp_path: Path, minilm: Mi
     with KnowledgeBase(tmp_path / "home" / "knowledge") as kb:
         assert "knowledge-encoder@" in encoder_identity(kb.encoder)
         assert kb._store.encoder_id() == encoder_identity(kb.encoder)
+
+
+def test_an_opener_without_an_encoder_follows_a_reembedding_by_another_process(tmp_path: Path) -> None:
+    """A running assistant opens its knowledge base without naming an encoder; when `kefu kb tune` embeds
+    the index again elsewhere, its next search uses the new encoder instead of failing, and its next ingest
+    does not embed the index back to the old one."""
+    import subprocess
+    import sys
+
+    (tmp_path / "policy.md").write_text(POLICY_MD, encoding="utf-8")
+    (tmp_path / "faq.json").write_text(json.dumps(FAQ), encoding="utf-8")
+    adapter = tmp_path / "adapter"
+    with KnowledgeBase(tmp_path / "index", encoder=HashingEncoder()) as kb:
+        kb.ingest([tmp_path / "policy.md"])
+    running = KnowledgeBase(tmp_path / "index")  # no encoder named: follows the index
+    groups = faq_groups(parse_bytes(json.dumps({"entries": _shop_faq()}).encode(), ".json").passages)
+    tune_encoder(groups, adapter, steps=2)
+    script = (
+        "from kefu.encoder import encoder_for\n"
+        "from kefu.tools.knowledge import KnowledgeBase\n"
+        f"with KnowledgeBase({str(tmp_path / 'index')!r}, encoder=encoder_for({str(adapter)!r})) as kb:\n"
+        "    kb.reembed()\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
+    report = running.ingest([tmp_path / "faq.json"])
+    assert report.reembedded == 0 and report.added == ["faq.json"]
+    assert "adapter@" in encoder_identity(running.encoder)
+    hits = running.search("when do express parcels arrive?", k=1)
+    assert hits and hits[0].passage.anchor.endswith("Express delivery")
+    running.close()

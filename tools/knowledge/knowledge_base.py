@@ -34,6 +34,14 @@ def resolve_encoder(spec: str | Path | None) -> Encoder:
     return encoder_for(Path(spec).expanduser())
 
 
+def _recorded_encoder(adapter: str | None) -> Encoder:
+    """The encoder an index names by its adapter folder (the plain MiniLM when it has none, or when the
+    folder is gone: searches then say which encoder is missing)."""
+    if adapter and not Path(adapter).is_dir():
+        return shared_encoder()
+    return resolve_encoder(adapter)
+
+
 class KnowledgeBase:
     """FAQ and policy retrieval over a Chroma collection.
 
@@ -41,9 +49,10 @@ class KnowledgeBase:
     everything else works the same on both. The MiniLM encoder is shared by every instance in the process and
     loaded on first use. Changes made by another instance or process are seen at the next `search`.
 
-    The index records the encoder that embedded it; without an `encoder`, that one is used (so a knowledge
-    base tuned with `kefu kb tune` is searched with its adapter by every opener). Ingesting with another
-    encoder embeds the stored records again first; searching with another one raises `EncoderMismatch`.
+    The index records the encoder that embedded it; without an `encoder`, that one is used, and followed
+    when another process embeds the index again (so a knowledge base tuned with `kefu kb tune` is searched
+    with its adapter by every opener, a running assistant included, from its next search). Ingesting with a
+    given other encoder embeds the stored records again first; searching with one raises `EncoderMismatch`.
 
     >>> kb = KnowledgeBase(tmp_path)                                    # doctest: +SKIP
     >>> kb.ingest(["docs/", "faq.csv"]).ok                              # doctest: +SKIP
@@ -61,14 +70,15 @@ class KnowledgeBase:
         self.location = location
         self.settings = settings or SearchSettings()
         self._store = ChromaStore(location, collection)
-        self.encoder = encoder or self._recorded_encoder()
-        self._searcher = Searcher(self._store, self.encoder, self.settings)
+        follow = None if encoder is not None else _recorded_encoder
+        self._searcher = Searcher(
+            self._store, encoder or _recorded_encoder(self._store.encoder_entry()[1]), self.settings, follow
+        )
 
-    def _recorded_encoder(self) -> Encoder:
-        _, adapter = self._store.encoder_entry()
-        if adapter and not Path(adapter).is_dir():
-            return shared_encoder()  # searches will say which encoder is missing
-        return resolve_encoder(adapter)
+    @property
+    def encoder(self) -> Encoder:
+        """The encoder that embeds queries and new records (given, or the one the index records)."""
+        return self._searcher.encoder
 
     @classmethod
     def demo(cls, location: str | Path = DEFAULT_LOCATION, **kwargs: object) -> KnowledgeBase:
@@ -88,6 +98,7 @@ class KnowledgeBase:
         Unchanged files are skipped, changed ones re-indexed, files gone from an ingested folder removed; files
         that cannot be used are listed in the report's `errors` and skipped.
         """
+        self._searcher.adopt_recorded()
         return ingest(self._store, self.encoder, paths, progress=progress)
 
     def search(

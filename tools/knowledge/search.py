@@ -21,7 +21,7 @@ has changed the index.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -153,10 +153,13 @@ class PassageIndex:
         records: dict[str, int],
         meta: list[dict],
         encoder: str | None = None,
+        adapter: str | None = None,
     ):
         self.generation = generation
         self.encoder = encoder
         """The identity of the encoder that embedded the records (None: an empty index)."""
+        self.adapter = adapter
+        """Where that encoder's adapter is (None: the plain MiniLM or a test double)."""
         self.passages = passages
         self.record_passage = records
         self.record_counts = np.bincount(
@@ -190,7 +193,7 @@ def load_index(store: ChromaStore) -> PassageIndex:
     """Snapshot the committed passages of `store` (retried if a commit lands while reading)."""
     for _ in range(3):
         generation = store.sync()
-        encoder = store.encoder_id()
+        encoder, adapter = store.encoder_entry()
         visible: set[str] = set()
         for entry in store.sources().values():
             visible |= entry.record_ids
@@ -230,18 +233,37 @@ def load_index(store: ChromaStore) -> PassageIndex:
         meta.append(dict(m))
     position = {p.id: i for i, p in enumerate(passages)}
     records = {rid: position[pid] for rid, pid in record_pid.items() if pid in position}
-    return PassageIndex(generation, passages, records, meta, encoder)
+    return PassageIndex(generation, passages, records, meta, encoder, adapter)
 
 
 class Searcher:
     """Runs searches against a store, keeping the in-memory snapshot up to date."""
 
-    def __init__(self, store: ChromaStore, encoder: Encoder, settings: SearchSettings) -> None:
+    def __init__(
+        self,
+        store: ChromaStore,
+        encoder: Encoder,
+        settings: SearchSettings,
+        follow: Callable[[str | None], Encoder] | None = None,
+    ) -> None:
         self.store = store
         self.encoder = encoder
+        self.follow = follow
+        """Given: the encoder follows the index's (loaded from its adapter reference by this function) when
+        another process re-embeds it, as `kefu kb tune` does; else a mismatch is an error."""
         self.settings = settings
         self._index: PassageIndex | None = None
         self._lock = threading.Lock()
+
+    def adopt_recorded(self) -> None:
+        """Following: take the encoder the store records now (before an ingest, which would otherwise
+        re-embed the index back to a stale one)."""
+        if self.follow is not None:
+            self._adopt(*self.store.encoder_entry())
+
+    def _adopt(self, made_by: str | None, adapter: str | None) -> None:
+        if self.follow is not None and made_by is not None and made_by != encoder_identity(self.encoder):
+            self.encoder = self.follow(adapter)
 
     def index(self) -> PassageIndex:
         """The snapshot of the current generation (rebuilt if the store changed since the last call)."""
@@ -284,6 +306,7 @@ class Searcher:
         bm25 = np.zeros(len(index), dtype=np.float32)
         if mode != "bm25":
             made_by = index.encoder
+            self._adopt(made_by, index.adapter)
             if made_by is not None and made_by != encoder_identity(self.encoder):
                 raise EncoderMismatch(
                     f"this knowledge base was embedded by {made_by}, not by {encoder_identity(self.encoder)}: "
