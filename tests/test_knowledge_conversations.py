@@ -146,5 +146,8 @@ def test_a_how_to_question_is_answered_from_the_documents_with_an_offer_to_do_it
     assert reply.text == "Is there anything else I can help you with?"
     reply = bot.respond("no", session_id="s2")  # (it used to ask "anything else?" again)
     assert "have a great day" in reply.text
+    bot.respond("how can I cancel an order?", session_id="s4")
+    reply = bot.respond("yes, it is #W1006327, my email is james.johnson7869@example.com", session_id="s4")
+    assert "reason for the cancellation" in reply.text  # the yes carried the order and the login
     reply = bot.respond("how do I cancel order #W2378156?", session_id="s3")
     assert "verify your identity" in reply.text and "Source:" not in reply.text

@@ -266,6 +266,12 @@ class EmbeddedBrain(BaseChatModel):
             # "how do I return an item?" was answered from the documents with an offer to do it: "yes"
             d.start(task_offer)
             self._take_details(d, d.task_offer_text)
+            self._hear_identity(d, text)  # "yes, my email is ..."
+            oids = ent.order_ids(text)
+            if oids:
+                d.order_id = oids[0]  # "yes, order #W1"
+            if _has_details(text):
+                self._take_details(d, text)
             return
 
         own = d.user["name"]["first_name"].lower() if d.user else None
