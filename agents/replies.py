@@ -158,6 +158,12 @@ def order_detail(order: dict[str, Any], detail: str, user: dict[str, Any] | None
             return None
         verb = "was shipped" if status == "delivered" else "ships"
         return f"Order {oid} {verb} to {address_text(a)}."
+    if detail == "placed":
+        # the shop's order records hold no dates: say so rather than show the whole order as if it answered
+        return (
+            f"I'm sorry, our order records don't keep the date an order was placed, so I can't tell you when "
+            f"order {oid} was placed. It is {status} now."
+        )
     return None
 
 

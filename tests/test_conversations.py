@@ -43,6 +43,8 @@ def test_a_question_about_one_detail_of_the_order_gets_that_detail(bot: Assistan
     assert address.text.startswith("Order #W7678072 was shipped to 986 Sunset Drive")
     first = talk(bot, "what's the tracking number of #W2611340?", "james.li4495@example.com", session="s2")
     assert first[-1].text == "Order #W2611340 (processed) has tracking number 357962501027."
+    [placed] = talk(bot, "when did I place that order?", session="s2")  # (no dates are on record)
+    assert "don't keep the date an order was placed" in placed.text and "Items:" not in placed.text
 
 
 def test_two_details_asked_with_the_order_id_and_the_email_in_one_message(bot: Assistant):

@@ -1224,6 +1224,12 @@ _ORDER_DETAILS = {
     "address": re.compile(
         r"\baddress\b|\bwhere\b.*\b(ship(ped|ping)?|sen[dt]|deliver(ed|ing)?|going)\b", re.I
     ),
+    "placed": re.compile(
+        r"\bwhen did i (place|make|put in|submit|buy|order|purchase)\b|\b(order|purchase) date\b"
+        r"|\bwhat (day|date) did i (order|buy|place|purchase|make)\b"
+        r"|\bwhen was (it|this|that|the order|my order) (placed|made|ordered|bought)\b",
+        re.I,
+    ),
 }
 _CHANGE_WORDS = re.compile(
     r"\b(change|update|switch|modify|edit|correct|fix|cancel|return|exchange|swap|replace|instead|different)\b",
