@@ -1177,6 +1177,7 @@ def _parts_by_order(text: str, order_ids: list[str]) -> dict[str, str]:
 
 
 # "What can I do?": advice the shop's documents may give before any account task starts.
+_ADVICE = re.compile(r"\b(what (can|should|do) i do|what are my options|what happens if|what now)\b", re.I)
 _HOW_TO = re.compile(
     r"\b(how (do|can|could|would|should) (i|we|you)|how does (it|one)|what('s| is) the (process|procedure|way))\b"
     r"|\bhow to\b",
@@ -1184,12 +1185,11 @@ _HOW_TO = re.compile(
 )
 """A question about how a task works ("how do I return an item?"): the documents answer it first (with an
 offer to do it) when they match strongly and the message carries no details of its own."""
-_ADVICE = re.compile(r"\b(what (can|should|do) i do|what are my options|what happens if|what now)\b", re.I)
 KB_FIRST_SCORE = 0.4
-WEAK_TASK = 0.5
-"""Intent confidence under which a question is tried on the knowledge base before its guessed task."""
 """Knowledge-base score from which an advice question is answered from the documents (fused scores; the
 confident threshold is 0.29): a clear match only, else the account task the message also asks for."""
+WEAK_TASK = 0.5
+"""Intent confidence under which a question is tried on the knowledge base before its guessed task."""
 
 # Writes whose names sound like questions about an order: its address, its payment, its items.
 _DETAIL_WRITES = {"change_order_address", "change_order_payment", "modify_items", "change_user_address"}
