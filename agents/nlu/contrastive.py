@@ -10,7 +10,8 @@ step scores `batch_size`² pairs for 2 × `batch_size` encoder passes. Settings 
 defaults where they apply (learning rate 2e-5, one pass, warm-up 10%); none was tuned on test data.
 
 The result is a plain transformers checkpoint (`save_pretrained`), read by `tuned_encoder` with kefu's own
-MiniLM encoder (mean pooling, L2 normalisation).
+MiniLM encoder (mean pooling, L2 normalisation); with `lora_rank` it is a LoRA adapter instead (about 1 MB,
+what `kefu kb tune` ships beside a knowledge base), read by `MiniLMEncoder(adapter=...)`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ class ContrastiveSettings:
     """Cosine similarities are multiplied by this before the softmax over the batch."""
     max_length: int = 64
     seed: int = 0
+    steps: int | None = None
+    """Training steps; None: `pairs_per_example` passes over the examples."""
+    lora_rank: int = 0
+    """0: tune every weight and save a checkpoint; above 0: train a LoRA adapter of this rank on the
+    attention and feed-forward projections and save only the adapter."""
 
 
 def _mean_pool(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int) -> Any:
@@ -61,8 +67,10 @@ def contrastive_tune(
     settings: ContrastiveSettings | None = None,
     base: str | Path | None = None,
     log: Callable[[str], Any] = print,
+    progress: Callable[[int, float], Any] | None = None,
 ) -> Path:
-    """Tune MiniLM (the packaged one, or `base`) on same-intent pairs; save the checkpoint under `out`."""
+    """Tune MiniLM (the packaged one, or `base`) on same-label pairs; save the checkpoint (or, with
+    `settings.lora_rank`, the adapter) under `out`. `progress(step, loss)` is called after each step."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -81,11 +89,22 @@ def contrastive_tune(
     path = str(base or model_path())
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = AutoModel.from_pretrained(path, local_files_only=True)
+    if s.lora_rank:
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(
+            r=s.lora_rank,
+            lora_alpha=2 * s.lora_rank,
+            lora_dropout=0.0,
+            target_modules=["query", "key", "value", "dense"],
+        )
+        model = get_peft_model(model, lora)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).train()
-    steps = max(1, s.pairs_per_example * len(texts) // batch)
+    steps = s.steps or max(1, s.pairs_per_example * len(texts) // batch)
     warm = max(1.0, s.warmup * steps)
-    opt = torch.optim.AdamW(model.parameters(), lr=s.learning_rate, weight_decay=s.weight_decay)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trained, lr=s.learning_rate, weight_decay=s.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda i: min(1.0, (i + 1) / warm) * max(0.0, (steps - i) / steps)
     )
@@ -104,11 +123,14 @@ def contrastive_tune(
         opt.step()
         sched.step()
         opt.zero_grad()
+        if progress is not None:
+            progress(step + 1, float(loss.item()))
         if step % 10 == 0 or step == steps - 1:
             log(f"step {step + 1}/{steps} loss {loss.item():.3f} {time.perf_counter() - started:.0f}s")
     Path(out).mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
+    if not s.lora_rank:  # an adapter is read with the packaged tokenizer
+        tokenizer.save_pretrained(str(out))
     return Path(out)
 
 

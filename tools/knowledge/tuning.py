@@ -5,11 +5,10 @@ Why: the plain MiniLM ranks an FAQ entry by how close a customer's words are to 
 answer in general English. An FAQ that lists several phrasings per entry says more than that: these are the
 same question, and the others are not. A few hundred contrastive steps on exactly that (each phrasing should
 be nearer its own entry's other phrasings and answer than any other entry's, in-batch negatives) teach the
-encoder the business's distinctions. It is opt-in, because it is not a win everywhere: on the Bitext
-protocol's dev split (tuned on the indexed three quarters, scored on the held-back quarter) dense recall@1
-went from 0.958 to 0.99, but on the demo shop's 54-entry FAQ recall@3 rose while recall@1 fell and
-off-topic questions scored higher (fewer "not found" at the plain encoder's thresholds); the numbers are in
-`docs/benchmarks_knowledge.md`. Tune, then check with your own questions.
+encoder the business's distinctions. It is opt-in, because it is not a win everywhere: on Bitext dense
+recall@1 rises, but on the demo shop's 54-entry FAQ it trades dev recall@1 and off-topic refusals (at the
+plain encoder's thresholds) for recall@3; the numbers are in `docs/benchmarks_knowledge.md`. Tune, then
+check with your own questions.
 
 The adapter is small (about 1.3 MB), is merged into the weights when loaded (no cost per query), and is named
 by content hash, so an index built with it records which encoder made its vectors. Training reads the FAQ
@@ -20,13 +19,12 @@ minutes on two cores).
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from kefu.encoder import MODEL_ID, EncoderUnavailable, adapter_identity, model_path
+from kefu.encoder import MODEL_ID, EncoderUnavailable, adapter_identity
 from kefu.tools.knowledge.documents import ParsedPassage
 from kefu.tools.knowledge.search import Passage
 
@@ -43,7 +41,8 @@ CARD = """# Encoder adapter for a knowledge base
 
 LoRA adapter (rank {rank}) over {base}, trained by `kefu kb tune` on {entries} FAQ entries of one knowledge
 base: each entry's question, sample questions and answer are positives for each other, other entries in the
-batch are negatives. {steps} steps of {batch}, learning rate {lr}, seed {seed}; loss {first:.3f} -> {last:.3f}.
+batch are negatives. {steps} steps of {batch}, learning rate {lr} (warm-up, then linear decay), seed {seed};
+loss {first:.3f} -> {last:.3f}.
 
 Use it with `knowledge.encoder: <this folder>` in the kefu config; an index records the encoder that embedded
 it, and ingesting with a different one embeds the stored records again.
@@ -92,9 +91,9 @@ def tune_encoder(
 ) -> TuningReport:
     """Train a LoRA adapter over MiniLM on `groups` (see `faq_groups`) and save it in `out`.
 
-    Each step draws `batch` entries, one phrasing of each as the anchor and another of its texts as the
-    positive; the loss is cross-entropy over the anchors' cosine similarities (×20) to every positive in the
-    batch. `progress(step, loss)` is called after each step.
+    The training is kefu's contrastive tuning (`kefu.agents.nlu.contrastive`, which tunes intents the same
+    way), with each FAQ entry as one label: each step draws `batch` entries and two of each one's texts,
+    and every other entry's text in the batch is a negative. `progress(step, loss)` is called after each step.
     """
     usable = [list(g) for g in groups if len(g) >= 2]
     if len(usable) < MIN_ENTRIES:
@@ -102,55 +101,28 @@ def tune_encoder(
             f"tuning needs at least {MIN_ENTRIES} FAQ entries with a question and another phrasing or an "
             f"answer; this knowledge base has {len(usable)}"
         )
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModel, AutoTokenizer
+    from kefu.agents.nlu.contrastive import ContrastiveSettings, contrastive_tune
 
     started = time.perf_counter()
     out = Path(out)
-    rng = random.Random(seed)
-    torch.manual_seed(seed)
-    base = model_path()
-    tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
-    model = AutoModel.from_pretrained(str(base), local_files_only=True)
-    config = LoraConfig(
-        r=rank,
-        lora_alpha=2 * rank,
-        lora_dropout=0.0,
-        target_modules=["query", "key", "value", "dense"],
-    )
-    model = get_peft_model(model, config)
-    model.train()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate)
+    texts = [text for group in usable for text in group]
+    labels = [str(n) for n, group in enumerate(usable) for _ in group]
+    losses: list[float] = []
 
-    def embed(texts: list[str]) -> torch.Tensor:
-        tokens = tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
-        hidden = model(**tokens).last_hidden_state
-        mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        vectors = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(vectors, dim=-1)
-
-    first = last = float("nan")
-    size = min(batch, len(usable))
-    for step in range(steps):
-        anchors, positives = [], []
-        for texts in rng.sample(usable, size):
-            anchor, positive = rng.sample(texts, 2)
-            anchors.append(anchor)
-            positives.append(positive)
-        logits = embed(anchors) @ embed(positives).T * 20.0
-        loss = torch.nn.functional.cross_entropy(logits, torch.arange(size))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        last = float(loss.detach())
-        if step == 0:
-            first = last
+    def step_done(step: int, loss: float) -> None:
+        losses.append(loss)
         if progress is not None:
-            progress(step + 1, last)
+            progress(step, loss)
 
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out))
+    settings = ContrastiveSettings(
+        batch_size=batch,
+        learning_rate=learning_rate,
+        max_length=256,
+        seed=seed,
+        steps=steps,
+        lora_rank=rank,
+    )
+    contrastive_tune(texts, labels, out, settings=settings, log=lambda _: None, progress=step_done)
     _relative_base(out)
     (out / "README.md").write_text(
         CARD.format(
@@ -158,11 +130,11 @@ def tune_encoder(
             base=MODEL_ID,
             entries=len(usable),
             steps=steps,
-            batch=size,
+            batch=min(batch, len(usable)),
             lr=learning_rate,
             seed=seed,
-            first=first,
-            last=last,
+            first=losses[0],
+            last=losses[-1],
         ),
         encoding="utf-8",
     )
@@ -171,8 +143,8 @@ def tune_encoder(
         identity=adapter_identity(out),
         entries=len(usable),
         steps=steps,
-        first_loss=first,
-        last_loss=last,
+        first_loss=losses[0],
+        last_loss=losses[-1],
         seconds=time.perf_counter() - started,
     )
 
@@ -186,10 +158,3 @@ def _relative_base(out: Path) -> None:
     config = json.loads(path.read_text(encoding="utf-8"))
     config["base_model_name_or_path"] = MODEL_ID
     path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def report_dict(report: TuningReport) -> dict[str, object]:
-    """The report as JSON-ready data (for the CLI and benchmark files)."""
-    data = asdict(report)
-    data["adapter"] = str(report.adapter)
-    return data
