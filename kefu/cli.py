@@ -81,10 +81,8 @@ def shop_init(
     console.print(f"[green]demo shop {'built' if built else 'kept'}[/] at {where}")
     if cfg.knowledge.enabled:
         from kefu.tools.knowledge import KnowledgeBase
-        from kefu.tools.knowledge.knowledge_base import resolve_encoder
 
-        encoder = resolve_encoder(cfg.knowledge.encoder) if cfg.knowledge.encoder else None
-        with KnowledgeBase.demo(cfg.knowledge_location, encoder=encoder) as kb:
+        with KnowledgeBase.demo(cfg.knowledge_location, encoder=cfg.knowledge.encoder) as kb:
             console.print(f"[green]knowledge base ready[/] at {cfg.knowledge_location} ({len(kb)} passages)")
 
 
@@ -244,11 +242,9 @@ def kb_ingest(
     """Index documents (unchanged files are skipped, changed ones re-indexed); a running assistant sees
     the change at its next question."""
     from kefu.tools.knowledge import KnowledgeBase
-    from kefu.tools.knowledge.knowledge_base import resolve_encoder
 
     cfg = _config(config, data_dir)
-    encoder = resolve_encoder(cfg.knowledge.encoder) if cfg.knowledge.encoder else None
-    with KnowledgeBase(cfg.knowledge_location, encoder=encoder) as kb:
+    with KnowledgeBase(cfg.knowledge_location, encoder=cfg.knowledge.encoder) as kb:
         report = kb.ingest(paths, progress=True)
     console.print(report)
     if not report.ok:
@@ -259,11 +255,9 @@ def kb_ingest(
 def kb_search(query: str, config: ConfigOpt = None, data_dir: DataDirOpt = None, k: int = 3) -> None:
     """Search the knowledge base as the assistant would."""
     from kefu.tools.knowledge import KnowledgeBase
-    from kefu.tools.knowledge.knowledge_base import resolve_encoder
 
     cfg = _config(config, data_dir)
-    encoder = resolve_encoder(cfg.knowledge.encoder) if cfg.knowledge.encoder else None
-    with KnowledgeBase(cfg.knowledge_location, encoder=encoder) as kb:
+    with KnowledgeBase(cfg.knowledge_location, encoder=cfg.knowledge.encoder) as kb:
         results = kb.search(query, k=k)
     if not results:
         console.print("[yellow]not found[/] (below the score threshold)")
@@ -285,7 +279,6 @@ def kb_tune(
     index again with it; every later opener of this knowledge base uses the tuned encoder."""
     from rich.progress import Progress
 
-    from kefu.encoder import encoder_for
     from kefu.tools.knowledge import KnowledgeBase
     from kefu.tools.knowledge.tuning import faq_groups, tune_encoder
 
@@ -306,7 +299,7 @@ def kb_tune(
         f"[green]adapter saved[/] at {report.adapter} ({report.entries} FAQ entries, {report.steps} steps, "
         f"loss {report.first_loss:.3f} -> {report.last_loss:.3f}, {report.seconds:.0f} s)"
     )
-    with KnowledgeBase(cfg.knowledge_location, encoder=encoder_for(report.adapter)) as kb:
+    with KnowledgeBase(cfg.knowledge_location, encoder=report.adapter) as kb:
         count = kb.reembed()
     console.print(f"[green]knowledge base embedded again[/] with it ({count} records)")
 

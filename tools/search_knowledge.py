@@ -30,13 +30,9 @@ class LazyKnowledge:
         with self._lock:
             if self._kb is None:
                 from kefu.tools.knowledge import KnowledgeBase
-                from kefu.tools.knowledge.knowledge_base import resolve_encoder
 
-                encoder = resolve_encoder(self.encoder) if self.encoder else None
-                if self.demo:
-                    self._kb = KnowledgeBase.demo(self.location, encoder=encoder)
-                else:
-                    self._kb = KnowledgeBase(self.location, encoder=encoder)
+                opener = KnowledgeBase.demo if self.demo else KnowledgeBase
+                self._kb = opener(self.location, encoder=self.encoder or None)
             return self._kb
 
     def close(self) -> None:

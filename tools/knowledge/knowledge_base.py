@@ -26,20 +26,12 @@ DEMO_KB_DIR = Path(__file__).resolve().parent / "demo_kb"
 DEMO_KB_FILES = (DEMO_KB_DIR / "wiki.md", DEMO_KB_DIR / "faq.json")
 
 
-def resolve_encoder(spec: str | Path | None) -> Encoder:
-    """The encoder for a config value: None for the plain MiniLM, else an adapter folder made by `kefu kb
-    tune`. One shared instance per adapter."""
-    if spec is None or spec == "":
-        return shared_encoder()
-    return encoder_for(Path(spec).expanduser())
-
-
 def _recorded_encoder(adapter: str | None) -> Encoder:
     """The encoder an index names by its adapter folder (the plain MiniLM when it has none, or when the
     folder is gone: searches then say which encoder is missing)."""
     if adapter and not Path(adapter).is_dir():
         return shared_encoder()
-    return resolve_encoder(adapter)
+    return encoder_for(adapter or None)
 
 
 class KnowledgeBase:
@@ -49,7 +41,8 @@ class KnowledgeBase:
     everything else works the same on both. The MiniLM encoder is shared by every instance in the process and
     loaded on first use. Changes made by another instance or process are seen at the next `search`.
 
-    The index records the encoder that embedded it; without an `encoder`, that one is used, and followed
+    `encoder` is an encoder object or an adapter folder made by `kefu kb tune` (one shared instance per
+    folder). The index records the encoder that embedded it; without an `encoder`, that one is used, and followed
     when another process embeds the index again (so a knowledge base tuned with `kefu kb tune` is searched
     with its adapter by every opener, a running assistant included, from its next search). Ingesting with a
     given other encoder embeds the stored records again first; searching with one raises `EncoderMismatch`.
@@ -65,11 +58,13 @@ class KnowledgeBase:
         *,
         collection: str = DEFAULT_COLLECTION,
         settings: SearchSettings | None = None,
-        encoder: Encoder | None = None,
+        encoder: Encoder | str | Path | None = None,
     ) -> None:
         self.location = location
         self.settings = settings or SearchSettings()
         self._store = ChromaStore(location, collection)
+        if isinstance(encoder, str | Path):  # an adapter folder (config `knowledge.encoder`)
+            encoder = encoder_for(encoder)
         follow = None if encoder is not None else _recorded_encoder
         self._searcher = Searcher(
             self._store, encoder or _recorded_encoder(self._store.encoder_entry()[1]), self.settings, follow
