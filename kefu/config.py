@@ -78,9 +78,11 @@ class GeneratorConfig(BaseModel):
     max_new_tokens: int = 320
     """A cap: each reply gets about 1.4× its template's length in new tokens."""
     device: str = "cpu"
-    precision: Literal["float32", "bfloat16"] = "bfloat16"
-    """`bfloat16` is about twice as fast on CPU and matched fp32's reply on 11 of 12 held-out plans;
-    `float32` writes exactly the full-precision greedy reply (docs/benchmarks_generation.md)."""
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    """`auto`: bfloat16 where the hardware computes it natively (AVX512-BF16/AMX CPUs, CUDA), else
+    float32. There bfloat16 is about twice as fast and matched fp32's reply on 11 of 12 held-out
+    plans; elsewhere it is several times slower. `float32` writes exactly the full-precision greedy
+    reply (docs/benchmarks_generation.md)."""
     model: str | None = None
     """For `openai`: the model name at `base_url`."""
     base_url: str | None = None

@@ -37,7 +37,7 @@ def writer_from_config(cfg: Any) -> ReplyWriter | None:
             cfg.model, cfg.base_url, api_key_env=cfg.api_key_env, max_new_tokens=cfg.max_new_tokens
         )
     adapter = builtin_adapter() if cfg.adapter == "builtin" else cfg.adapter
-    model, tok = load_model(cfg.base_model, adapter=adapter, dtype=cfg.precision)
+    model, tok = load_model(cfg.base_model, adapter=adapter, dtype=cfg.precision, device=cfg.device)
     if cfg.device != "cpu":
         model.to(cfg.device)
     return ReplyWriter(model, tok, max_new_tokens=cfg.max_new_tokens)

@@ -277,10 +277,12 @@ def _prefix(a: list[int], b: list[int]) -> float:
 def markdown(results: list[VariantResult], *, new_tokens: int = 64, quality_tokens: int = 256) -> str:
     import torch
 
+    from kefu.encoder import cpu_has_bf16
+
     fp32 = results[0]
     lines = [
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-        f"{torch.__version__}, {torch.get_num_threads()} threads; 1-minute load average {os.getloadavg()[0]:.1f} when the run "
+        f"{torch.__version__}, {torch.get_num_threads()} threads, native bfloat16: {'yes' if cpu_has_bf16() else 'no'}; 1-minute load average {os.getloadavg()[0]:.1f} when the run "
         "ended (other work on the machine shows up here as lower numbers). SmolLM2-135M with the shipped "
         "adapter merged, greedy, KV cache on. **Single-stream**: held-out plans written one at a time, "
         f"each reply to its end token (at most {quality_tokens} tokens) as `write` does; tokens/s counts "

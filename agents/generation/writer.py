@@ -151,7 +151,7 @@ class ReplyWriter:
         base: str | None = None,
         adapter: str | None = None,
         *,
-        dtype: str = "bfloat16",
+        dtype: str = "auto",
         **kwargs: Any,
     ) -> ReplyWriter:
         from kefu.agents.generation.base_model import load_model

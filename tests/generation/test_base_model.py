@@ -93,9 +93,15 @@ def test_the_last_position_reaches_the_output_layer_with_standard_strides() -> N
     ]
     with torch.inference_mode():
         last = model(input_ids=ids, logits_to_keep=1).logits
-        full = model(input_ids=ids).logits[:, -1:]
     hook.remove()
     assert seen[0] == (576, 576, 1)
-    assert torch.equal(last, full)
+    # The same logits as without the plain copy. (Not always bit-equal to the full prompt's last row:
+    # a one-row product may take another kernel, and on CPUs that emulate bfloat16 it rounds differently.)
+    installed = dict(model.get_output_embeddings()._forward_pre_hooks)
+    model.get_output_embeddings()._forward_pre_hooks.clear()
+    with torch.inference_mode():
+        unchanged = model(input_ids=ids, logits_to_keep=1).logits
+    model.get_output_embeddings()._forward_pre_hooks.update(installed)
+    assert torch.equal(last, unchanged)
     base_model.standard_strides_into_lm_head(model)  # a second call adds nothing
     assert len(model.get_output_embeddings()._forward_pre_hooks) == 1

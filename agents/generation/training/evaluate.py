@@ -112,7 +112,7 @@ def score(writer: ReplyWriter, pairs: list[Pair], name: str) -> ModelScores:
 
 
 def evaluate(
-    n: int = 60, *, adapter: Any = None, dtype: str = "bfloat16", max_new_tokens: int = 320, seed: int = 0
+    n: int = 60, *, adapter: Any = None, dtype: str = "auto", max_new_tokens: int = 320, seed: int = 0
 ) -> dict[str, Any]:
     """Scores of the base model and the fine-tuned one on the same `n` held-out plans."""
     from kefu.agents.generation import builtin_adapter

