@@ -109,8 +109,10 @@ def fast_precision(device: str = "cpu") -> str:
 
     bfloat16 halves the bytes each decoding step reads, which is where CPU decoding spends its time,
     but only native support turns that into speed: on a CPU without it (many cloud VMs hide AMX and
-    AVX512-BF16) torch converts every product to float32 and back, and a 16-row matrix product ran
-    3.4× *slower* than in float32 on such a machine (Intel Xeon, AVX512-VNNI only, 2026-12-07)."""
+    AVX512-BF16) torch converts every product to float32 and back. Measured on such a machine (Intel
+    Xeon, AVX512-VNNI only, 2 threads, 2026-12-07), bfloat16 against float32: 16 prompts prefilled in
+    9.2 s against 4.0, a 16-request decoding step 195 ms against 134, single-stream replies 10.7
+    tokens/s against 12.4."""
     import torch
 
     if device.startswith("cuda"):

@@ -1,7 +1,8 @@
 """The writer's precision: `auto` takes bfloat16 only where the hardware computes it natively.
 
-On a CPU without AVX512-BF16 or AMX, torch emulates bfloat16 and decodes several times slower than
-in float32, so a fixed bfloat16 default made the writer slowest exactly where it was assumed fastest.
+On a CPU without AVX512-BF16 or AMX, torch emulates bfloat16, and prefill, batched decoding and
+single replies all ran slower than in float32: a fixed bfloat16 default made the writer slower
+exactly where it was meant to make it faster.
 """
 
 from __future__ import annotations
