@@ -13,6 +13,7 @@ Models and the encoder are loaded on first use and shared by every layer in the 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -131,6 +132,7 @@ class SafetyLayer:
         known: Iterable[str] = (),
         phrasings: Iterable[str] = (),
         data_keys: Iterable[str] = (),
+        label_keys: Iterable[str] = (),
     ) -> ToolOutputResult:
         """Neutralise instructions embedded in a tool's output or a document before the brain reads it.
 
@@ -139,7 +141,10 @@ class SafetyLayer:
         tool's own sentence forms, as regular expressions whose named groups are data slots; a sentence that
         matches one is scored on its slots only (the wording is the tool's, not a third party's).
         `data_keys`: JSON keys whose string values (at any depth) are the business's structured data, such
-        as product names and option values; passed through unscored like `known`.
+        as product names and option values; passed through unscored like `known`. `label_keys`: JSON keys
+        whose values are a document's own labels (ids, file names, heading paths, FAQ questions): read by
+        the injection rules but not by the sentence classifier, which takes short imperative titles
+        ("Retail agent policy > Cancel pending order") for commands.
         """
         if not self.config.enabled or not self.config.injection.enabled or not text or not text.strip():
             return ToolOutputResult(text, ())
@@ -150,6 +155,7 @@ class SafetyLayer:
                 " ".join(k.split()).casefold() for k in (*known, *values_under(text, tuple(data_keys)))
             ),
             phrasings=compile_phrasings(tuple(phrasings)),
+            labels=frozenset(" ".join(v.split()).casefold() for v in values_under(text, tuple(label_keys))),
         )
         fixed, verdicts = self._run("tool", text, ctx)
         action = strongest(verdicts)
@@ -202,9 +208,18 @@ class SafetyLayer:
         known: Iterable[str] = (),
         phrasings: Iterable[str] = (),
         data_keys: Iterable[str] = (),
+        label_keys: Iterable[str] = (),
     ) -> ToolOutputResult:
         return await asyncio.to_thread(
-            self.check_tool_output, tool_name, text, known=known, phrasings=phrasings, data_keys=data_keys
+            functools.partial(
+                self.check_tool_output,
+                tool_name,
+                text,
+                known=known,
+                phrasings=phrasings,
+                data_keys=data_keys,
+                label_keys=label_keys,
+            )
         )
 
     async def acheck_reply(

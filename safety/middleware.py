@@ -37,9 +37,10 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         known: frozenset[str] = frozenset(),
         phrasings: tuple[str, ...] = (),
         data_keys: tuple[str, ...] = (),
+        label_keys: tuple[str, ...] = (),
     ) -> ToolMessage:
         try:
-            return self._checked(message, known, phrasings, data_keys)
+            return self._checked(message, known, phrasings, data_keys, label_keys)
         except Exception:  # fail closed: the brain reads a marker instead of text nobody checked
             log.exception("safety check of %s output failed", message.name)
             withheld = (
@@ -55,13 +56,14 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         known: frozenset[str],
         phrasings: tuple[str, ...],
         data_keys: tuple[str, ...],
+        label_keys: tuple[str, ...] = (),
     ) -> ToolMessage:
         name = message.name or "tool"
         content = message.content
         verdicts: list[dict[str, Any]] = []
         if isinstance(content, str):
             result = self.layer.check_tool_output(
-                name, content, known=known, phrasings=phrasings, data_keys=data_keys
+                name, content, known=known, phrasings=phrasings, data_keys=data_keys, label_keys=label_keys
             )
             new_content: Any = result.text
             verdicts = result.safety
@@ -70,7 +72,12 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
             for block in content:
                 if isinstance(block, str):
                     result = self.layer.check_tool_output(
-                        name, block, known=known, phrasings=phrasings, data_keys=data_keys
+                        name,
+                        block,
+                        known=known,
+                        phrasings=phrasings,
+                        data_keys=data_keys,
+                        label_keys=label_keys,
                     )
                     new_content.append(result.text)
                     verdicts += result.safety
@@ -80,7 +87,12 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
                     and isinstance(block.get("text"), str)
                 ):
                     result = self.layer.check_tool_output(
-                        name, block["text"], known=known, phrasings=phrasings, data_keys=data_keys
+                        name,
+                        block["text"],
+                        known=known,
+                        phrasings=phrasings,
+                        data_keys=data_keys,
+                        label_keys=label_keys,
                     )
                     new_content.append({**block, "text": result.text})
                     verdicts += result.safety
@@ -97,17 +109,21 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         known: frozenset[str] = frozenset(),
         phrasings: tuple[str, ...] = (),
         data_keys: tuple[str, ...] = (),
+        label_keys: tuple[str, ...] = (),
     ) -> ToolMessage | Command[Any]:
         """The tool result with its ToolMessages checked (a Command's update messages included).
 
         `known`: strings that are data by construction (see `known_for`); `phrasings`: the tool's own
         sentence forms (see `phrasings_for`); `data_keys`: JSON keys whose values are data fields (see
-        `data_keys_for`)."""
+        `data_keys_for`); `label_keys`: JSON keys whose values are a document's labels (see
+        `label_keys_for`)."""
         if isinstance(result, ToolMessage):
-            return self._sanitise_message(result, known, phrasings, data_keys)
+            return self._sanitise_message(result, known, phrasings, data_keys, label_keys)
         if isinstance(result, Command) and isinstance(result.update, dict) and "messages" in result.update:
             messages = [
-                self._sanitise_message(m, known, phrasings, data_keys) if isinstance(m, ToolMessage) else m
+                self._sanitise_message(m, known, phrasings, data_keys, label_keys)
+                if isinstance(m, ToolMessage)
+                else m
                 for m in result.update["messages"]
             ]
             return Command(
@@ -149,6 +165,14 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         scored as a sentence, read as an off-topic task to the injection head)."""
         return _declared(request, "kefu_data_keys")
 
+    @staticmethod
+    def label_keys_for(request: ToolCallRequest) -> tuple[str, ...]:
+        """JSON keys whose values are a document's own labels, declared as `tool.metadata["kefu_label_keys"]`:
+        checked by the injection rules, not the sentence classifier. `search_knowledge` declares its passage
+        ids, file names, heading paths and FAQ questions ("Retail agent policy > Cancel pending order"
+        read 0.74 as an instruction, and the citation was cut out of the answer)."""
+        return _declared(request, "kefu_label_keys")
+
     def wrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]]
     ) -> ToolMessage | Command[Any]:
@@ -157,6 +181,7 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
             self.known_for(request),
             self.phrasings_for(request),
             self.data_keys_for(request),
+            self.label_keys_for(request),
         )
 
     async def awrap_tool_call(
@@ -171,6 +196,7 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
             self.known_for(request),
             self.phrasings_for(request),
             self.data_keys_for(request),
+            self.label_keys_for(request),
         )
 
 

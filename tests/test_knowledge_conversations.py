@@ -151,3 +151,12 @@ def test_a_how_to_question_is_answered_from_the_documents_with_an_offer_to_do_it
     assert "reason for the cancellation" in reply.text  # the yes carried the order and the login
     reply = bot.respond("how do I cancel order #W2378156?", session_id="s3")
     assert "verify your identity" in reply.text and "Source:" not in reply.text
+
+
+def test_the_answer_cites_its_passage_by_id_even_when_its_title_reads_like_a_command(bot: Assistant):
+    """The injection check used to take the FAQ id "faq.json#change-default-address" for an instruction
+    and replace it with a marker, so the reply cited "[kefu: instruction-like text removed …]"."""
+    reply = bot.respond("how do I change my default address?", session_id="s1")
+    assert reply.sources and reply.sources[0]["source_id"] == "faq.json#change-default-address"
+    assert all("[kefu:" not in str(s) for s in reply.sources)
+    assert "default address" in reply.text

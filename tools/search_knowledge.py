@@ -74,3 +74,13 @@ def search_knowledge(
     ]
     confident = bool(results) and results[0].confident
     return json.dumps({"found": bool(passages), "confident": confident, "passages": passages})
+
+
+# A passage's id, file name, heading path and FAQ question are the document's own labels: short titles
+# such as "Retail agent policy > Cancel pending order" or "faq.json#change-default-address" read as
+# commands to the injection check's sentence classifier (0.62–0.74), which cut citations out of answers.
+# The check's rules still read them, and the passage text is read in full (`SafetyMiddleware.label_keys_for`).
+search_knowledge.metadata = {
+    **(search_knowledge.metadata or {}),
+    "kefu_label_keys": ("source_id", "source", "heading", "question"),
+}

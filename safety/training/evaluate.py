@@ -117,7 +117,38 @@ def clean_documents(layer: Any, data: Datasets, limit: int | None) -> dict[str, 
             out["demo_faq_altered"] = sum(
                 layer.check_tool_output("search_knowledge", t).text != t for t in texts
             ) / len(texts)
+        outputs = demo_kb_tool_outputs(faq.parent)
+        if outputs:
+            from kefu.tools.search_knowledge import search_knowledge
+
+            keys = search_knowledge.metadata["kefu_label_keys"]
+            out["demo_kb_passages"] = len(outputs)
+            out["demo_kb_passages_altered"] = sum(
+                layer.check_tool_output("search_knowledge", o, label_keys=keys).text != o for o in outputs
+            ) / len(outputs)
     return out
+
+
+def demo_kb_tool_outputs(folder: Path) -> list[str]:
+    """Every passage of the demo knowledge base as `search_knowledge` hands it to the brain: JSON with
+    its id, file, heading path, FAQ question and text (what the check really reads, labels included)."""
+    from kefu.tools.knowledge.documents import parse_bytes
+    from kefu.tools.knowledge.ingest import passage_id
+
+    outputs = []
+    for path in (folder / "faq.json", folder / "wiki.md"):
+        if not path.is_file():
+            continue
+        for p in parse_bytes(path.read_bytes(), path.suffix).passages:
+            item = {
+                "source_id": passage_id(path.name, p),
+                "source": path.name,
+                "heading": " > ".join(p.heading_path),
+                "question": p.question,
+                "text": p.text[:1500],
+            }
+            outputs.append(json.dumps({"found": True, "confident": True, "passages": [item]}))
+    return outputs
 
 
 def toxicity(data: Datasets) -> dict[str, float]:
@@ -416,6 +447,11 @@ def render(r: dict[str, Any], card: dict[str, Any], seconds: float) -> str:
         )
         if "demo_faq" in d:
             lines.append(f"- The demo shop's FAQ entries: {_pct(d['demo_faq_altered'])} of {d['demo_faq']}.")
+        if "demo_kb_passages" in d:
+            lines.append(
+                f"- The demo knowledge base's passages as `search_knowledge` returns them (JSON; ids, headings and "
+                f"questions declared as labels): {_pct(d['demo_kb_passages_altered'])} of {d['demo_kb_passages']}."
+            )
     if any(k in r for k in ("toxicity", "replies", "pii", "stereotype")):
         lines += ["", "## Reply checks", ""]
         lines += _reply_lines(r)

@@ -40,8 +40,11 @@ def _shop_question(piece: str) -> bool:
     return piece.rstrip().endswith("?") and rules.SHOP_TOPIC.search(piece) is not None
 
 
-def score_segments(ctx: CheckContext, pieces: list[str]) -> list[tuple[bool, float, str]]:
-    """For each piece: (flagged, score, reason). Rules first, then the head on all pieces in one batch."""
+def score_segments(
+    ctx: CheckContext, pieces: list[str], rules_only: frozenset[str] = frozenset()
+) -> list[tuple[bool, float, str]]:
+    """For each piece: (flagged, score, reason). Rules first, then the head on all pieces in one batch;
+    the pieces in `rules_only` (a document's labels, see `neutralise`) are judged by the rules alone."""
     if not pieces:
         return []
     readings = [analyse(p) for p in pieces]
@@ -55,6 +58,8 @@ def score_segments(ctx: CheckContext, pieces: list[str]) -> list[tuple[bool, flo
     model = max_by_owner(head.probability(vectors), owner, len(pieces))
     out = []
     for piece, hit, m in zip(pieces, hits, model, strict=True):
+        if piece in rules_only:
+            m = 0.0
         rule_score = hit.score if hit else 0.0
         if rule_score >= rules.TRIP:
             out.append((True, max(rule_score, float(m)), f"rule {hit.rule}" if hit else ""))
@@ -173,7 +178,15 @@ def neutralise(text: str, ctx: CheckContext, source: str) -> tuple[str, list[Fla
     phrasings = ctx.extra.get("phrasings") or ()
     parts = {p: _to_score(p, phrasings) for p in pieces}
     texts = list(dict.fromkeys(t for ts in parts.values() for t in ts))
-    by_text = dict(zip(texts, score_segments(ctx, texts), strict=True))  # one encoder batch for all
+    # A document's labels (ids, headings, FAQ questions) get the rules only; a sentence that also occurs
+    # in ordinary text is read in full.
+    labels = ctx.extra.get("labels") or frozenset()
+    in_labels = {s.text for v in strings(text) if _key(v) in labels for s in sentences(v)}
+    in_text = {s.text for v in strings(text) if _key(v) not in labels for s in sentences(v)}
+    rules_only = frozenset(in_labels - in_text)
+    by_text = dict(
+        zip(texts, score_segments(ctx, texts, rules_only), strict=True)
+    )  # one encoder batch for all
     scored = {
         p: max((by_text[t] for t in ts), key=lambda r: (r[0], r[1]), default=(False, 0.0, ""))
         for p, ts in parts.items()
