@@ -5,7 +5,7 @@ the templates stay as its fallback, so every fact in them comes from a tool resu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from kefu.tools.orders.describe import address_text, item_text, money, options_text, payment_method_text
 
@@ -405,8 +405,13 @@ class PriceAsk:
 
 
 def product(
-    product: dict[str, Any], mentioned: dict[str, str] | None = None, price: PriceAsk | None = None
+    product: dict[str, Any],
+    mentioned: dict[str, str] | None = None,
+    price: PriceAsk | None = None,
+    asks: Literal["stock", "price"] | None = None,
 ) -> str:
+    """What we have of a product. `asks`: the customer's question was whether it is in stock, or what it
+    costs; the answer then says that first, before the options."""
     if price is not None:
         return _product_by_price(product, mentioned or {}, price)
     variants = list(product["variants"].values())
@@ -429,8 +434,16 @@ def product(
         for k, x in v["options"].items():
             choices.setdefault(k, set()).add(str(x))
     listed = "\n".join(f"- {k}: {', '.join(sorted(vals))}" for k, vals in choices.items())
+    if asks == "price":
+        low, high = money(min(prices)), money(max(prices))
+        cost = f"costs {low}" if low == high else f"costs from {low} to {high}, depending on the options"
+        return (
+            f"The {product['name']} {cost} ({len(available)} of {len(variants)} options in stock):\n{listed}\n"
+            "Tell me the options you'd like and I'll give you the exact price."
+        )
+    yes = "Yes, it's in stock. " if asks == "stock" else ""
     return (
-        f"The {product['name']} is available in {len(available)} of {len(variants)} options, from "
+        f"{yes}The {product['name']} is available in {len(available)} of {len(variants)} options, from "
         f"{money(min(prices))} to {money(max(prices))}:\n{listed}\nTell me the options you'd like and I'll "
         "check the price and availability."
     )

@@ -404,3 +404,44 @@ def test_a_yes_is_only_for_the_action_it_answers(make_bot: Callable[..., Assista
     assert reply.writes == []
     assert "confirmation_required" in (reply.tool_calls[0].result or "")
     assert store.order_details("#W4184032", customer_id=None)["status"] == "pending"
+
+
+def test_a_change_asked_after_the_login_and_the_order_id_is_made_not_shown(bot: Assistant, store: OrderStore):
+    """The email and the order id first, the request after: read whole, the message is all details (the
+    classifier says "inform"), and the bot used to show the order. Naming an item of it with a change
+    verb asks to change it; the payment in the same message is taken too."""
+    first, _ = talk(
+        bot,
+        "hey, aarav.davis1165@example.com here. For order #W7430166 swap the gaming mouse to wireless, "
+        "pay with gift card",
+        "yes",
+    )
+    assert "connectivity wireless" in first.text and "gift card" in first.text
+    order = store.order_details("#W7430166", customer_id=None)
+    mouse = next(i for i in order["items"] if i["name"] == "Gaming Mouse")
+    assert mouse["item_id"] == "8896479688" and mouse["options"]["connectivity"] == "wireless"
+
+
+def test_one_of_two_identical_items_goes_back_from_a_chatty_message(bot: Assistant, store: OrderStore):
+    """A story, then 'Can I send one of them back?' and the login in one message: the question used to
+    share a clause with the email (so the return went unheard), and both kettles were returned."""
+    first, _ = talk(
+        bot,
+        "Hi!! So my brother gave me advice on tea kettles and I ended up buying two identical ones, silly "
+        "me, I've been meaning to sort this out for weeks. Can I send one of them back? my email is "
+        "aarav.anderson9752@example.com and it's order #W4316152",
+        "yes",
+    )
+    assert "Return Tea Kettle" in first.text and "$94.80 goes to" in first.text
+    order = store.order_details("#W4316152", customer_id=None)
+    assert order["status"] == "return requested"
+    assert order["return_items"] == ["7292993796"]  # one kettle, not both
+
+
+def test_a_stock_question_is_answered_yes_first_and_a_price_follow_up_about_it_gets_the_price(bot: Assistant):
+    """'Is the yoga mat in stock?' then 'how much does it cost?': the answer says yes first, and the
+    follow-up is about the mat (it used to go to the FAQ and quote the price-difference rule)."""
+    stock, price = talk(bot, "is the yoga mat in stock?", "how much does it cost?")
+    assert stock.text.startswith("Yes, it's in stock.") and "Yoga Mat" in stock.text
+    assert price.text.startswith("The Yoga Mat costs from $") and "depending on the options" in price.text
+    assert not price.sources  # the catalogue answered, not the documents

@@ -101,6 +101,10 @@ _SWAP_OWNED = re.compile(
     r"wrong (size|colou?r))\b",
     re.I | re.S,
 )
+_ASKS_PRICE = re.compile(r"\b(how much|price|prices|cost|costs|pricing)\b", re.I)
+_ASKS_STOCK = re.compile(r"\b(in stock|available|availability|do you (have|sell|carry|stock))\b", re.I)
+_ONE_OF = re.compile(r"\bone of (them|those|these|the|my)\b", re.I)
+_CHANGE_ITEM = re.compile(r"\b(swap|switch|change|exchange|replace|make (it|them)|instead)\b", re.I)
 _REMOVE_ITEM = re.compile(
     r"\b(remove|take (off|out)|drop|delete)\b[^.?!]*\bfrom (my|the|this|that) order\b|"
     r"\bdon'?t want (the|one of the)\b[^.?!]*\b(in|from) (my|the|this) order\b",
@@ -148,7 +152,9 @@ _STRONG_SWITCH = re.compile(
 )
 _TASK_FAMILIES = ({"change_order_address", "change_user_address"}, {"exchange_items", "modify_items"})
 _ASKS_WHERE_ORDER = re.compile(_WHERE_ORDER, re.I)
-_CLAUSES = re.compile(r"\s*(?:\band also\b|\balso\b|\bplus\b|;|\. |\band then\b|\band\b|,)\s*", re.I)
+# Sentence ends ("? " and "! " as well as ". ") split too: "Can I send one of them back? my email is …"
+# read as one clause was all identity details, and the return went unheard.
+_CLAUSES = re.compile(r"\s*(?:\band also\b|\balso\b|\bplus\b|;|[.?!]+\s|\band then\b|\band\b|,)\s*", re.I)
 MAX_CALLS_PER_TURN = 16
 _ids = itertools.count(1)
 
@@ -299,6 +305,15 @@ class EmbeddedBrain(BaseChatModel):
             return
 
         requested = self._requests(text, intent, pred.confidence)
+        if (
+            d.task is None
+            and d.focus_products
+            and requested in ([], ["policy_question"])
+            and _PRONOUN.search(text)
+            and (_ASKS_PRICE.search(text) or _ASKS_STOCK.search(text))
+            and not ent.order_ids(text)
+        ):
+            requested = ["product_info"]  # "how much does it cost?" right after the yoga mat was shown
         if requested and requested[0] in _DETAIL_WRITES and _asks_about_a_detail(text):
             requested = ["order_status"]  # "where is #W1 being shipped to?" asks, it does not change
         if (
@@ -845,6 +860,11 @@ class EmbeddedBrain(BaseChatModel):
             return call("get_order_details", {"order_id": oid})
         order = d.orders[oid]
         task = d.task
+        if task == "order_status" and d.task_texts and _changes_an_item(order, d.task_texts[-1]):
+            # "aarav@… here. For order #W1 swap the gaming mouse to wireless": read as details only (an
+            # email and an order id), it showed the order; it asks to change an item of it
+            d.task = task = "exchange_items"  # the order's status decides exchange vs modify
+            self._take_details(d, d.task_texts.pop())  # its payment ("pay with gift card"), too
         if task == "order_status":
             asked = [a for a in map(_order_details_asked, d.task_texts) if a]
             answer = say.order_details(order, asked[-1], d.user) if asked else None
@@ -1006,6 +1026,12 @@ class EmbeddedBrain(BaseChatModel):
                     if n not in picked:
                         picked.append(n)
         picked = [n for n in picked if n not in kept]
+        if (
+            len(picked) > 1
+            and _ONE_OF.search(text)
+            and len({order["items"][n]["item_id"] for n in picked}) == 1
+        ):
+            picked = picked[:1]  # "I bought two identical kettles, can I send one of them back?"
         if not picked and d.task_texts:  # "the first one", "the last two"
             picked = _ordinal_items(d.task_texts[-1], len(order["items"]))
         if not picked and len(order["items"]) == 1:
@@ -1074,7 +1100,8 @@ class EmbeddedBrain(BaseChatModel):
         mentions = cm.option_mentions(last, product["variants"].values())
         wanted = {m.keys[0]: m.value for m in mentions}
         d.finish()
-        return reply(say.product(product, wanted or None, _price_ask(last)))
+        asks = "price" if _ASKS_PRICE.search(last) else "stock" if _ASKS_STOCK.search(last) else None
+        return reply(say.product(product, wanted or None, _price_ask(last), asks))
 
     def _complaint(self, d: Dialog) -> Step:
         """An upset message with nothing to act on: acknowledge it and offer a person (a yes hands over)."""
@@ -1235,6 +1262,16 @@ _CHANGE_WORDS = re.compile(
     r"\b(change|update|switch|modify|edit|correct|fix|cancel|return|exchange|swap|replace|instead|different)\b",
     re.I,
 )
+
+
+def _changes_an_item(order: dict[str, Any], text: str) -> bool:
+    """'Swap the gaming mouse to wireless' about an order in hand: a change verb and one of its items named,
+    not a question about the order ('did the mouse ship?')."""
+    if order.get("status") not in ("pending", "delivered") or not _CHANGE_ITEM.search(text):
+        return False
+    if _order_details_asked(text):
+        return False
+    return any(cm.product_score(item["name"], text) >= 2.0 for item in order.get("items", []))
 
 
 def _order_details_asked(text: str) -> list[str]:

@@ -414,12 +414,14 @@ def address(text: str) -> dict[str, str] | None:
 
 
 def mentions_all(text: str) -> bool:
-    """'all of them', 'everything in the order', 'both items', 'the whole order' (not 'everything else')."""
+    """'all of them', 'everything in the order', 'both items', 'the whole order' (not 'everything else',
+    nor 'exchange both wireless earbuds', where "both" goes with the items it names)."""
     t = text.lower()
     return bool(
         re.search(
             r"\b(all (of )?(the |my )?(items|things|products|stuff)|all of them|all of it|(the )?(whole|entire) order|"
-            r"both (of them|items|things|products)|(return|exchange|send back|swap) (them )?(all|both|everything)|"
+            r"both (of them|items|things|products)|(return|exchange|send back|swap) (them )?(all|both|everything)"
+            r"(?=\s*($|[.,!?;:)]|(of|items?|things|products|please|back|in|from|on|for|to|and|with|but|i|we|them)\b))|"
             r"everything (in|from|on) (the|that|this|my) order|every item|each item)\b",
             t,
         )

@@ -151,3 +151,21 @@ def test_items_in_an_order():
         {"name": "Mechanical Keyboard", "options": {}},
     ]
     assert cm.match_items("return the earbuds and the keybaord", items) == [0, 2]
+
+
+@pytest.mark.parametrize(
+    ("text", "everything"),
+    [
+        ("exchange both", True),
+        ("return them all", True),
+        ("I want to return both, please", True),
+        ("swap both for the black ones", True),
+        ("return all the items", True),
+        ("send back everything in the order", True),
+        # "both" goes with the items it names, not the whole order
+        ("exchange both wireless earbuds for the 8 hours ones", False),
+        ("return everything else", False),
+    ],
+)
+def test_a_whole_order_is_meant_only_when_nothing_narrows_it(text: str, everything: bool):
+    assert ent.mentions_all(text) is everything
