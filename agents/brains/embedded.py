@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -1100,7 +1100,9 @@ class EmbeddedBrain(BaseChatModel):
         mentions = cm.option_mentions(last, product["variants"].values())
         wanted = {m.keys[0]: m.value for m in mentions}
         d.finish()
-        asks = "price" if _ASKS_PRICE.search(last) else "stock" if _ASKS_STOCK.search(last) else None
+        asks: Literal["stock", "price"] | None = (
+            "price" if _ASKS_PRICE.search(last) else "stock" if _ASKS_STOCK.search(last) else None
+        )
         return reply(say.product(product, wanted or None, _price_ask(last), asks))
 
     def _complaint(self, d: Dialog) -> Step:

@@ -121,7 +121,7 @@ def clean_documents(layer: Any, data: Datasets, limit: int | None) -> dict[str, 
         if outputs:
             from kefu.tools.search_knowledge import search_knowledge
 
-            keys = search_knowledge.metadata["kefu_label_keys"]
+            keys = (search_knowledge.metadata or {})["kefu_label_keys"]
             out["demo_kb_passages"] = len(outputs)
             out["demo_kb_passages_altered"] = sum(
                 layer.check_tool_output("search_knowledge", o, label_keys=keys).text != o for o in outputs
