@@ -445,3 +445,16 @@ def test_a_stock_question_is_answered_yes_first_and_a_price_follow_up_about_it_g
     assert stock.text.startswith("Yes, it's in stock.") and "Yoga Mat" in stock.text
     assert price.text.startswith("The Yoga Mat costs from $") and "depending on the options" in price.text
     assert not price.sources  # the catalogue answered, not the documents
+
+
+def test_a_confirmation_says_when_the_nearest_variant_changes_more_than_was_asked(bot: Assistant):
+    """There is no white battery desk lamp with low brightness; the nearest in stock is silver. The
+    confirmation used to list the new options only, so the colour change was easy to miss."""
+    (confirm,) = talk(
+        bot,
+        "hey, aarav.davis1165@example.com here. For order #W7430166 swap the desk lamp to low brightness, "
+        "pay with gift card",
+    )
+    assert "brightness low, color silver" in confirm.text
+    assert "brightness and color change" in confirm.text
+    assert "Shall I go ahead?" in confirm.text

@@ -208,6 +208,16 @@ def _methods(runtime: Runtime, cid: str) -> dict[str, dict[str, Any]]:
     return methods
 
 
+def _also_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """'; brightness and color change' when more than one option changes: the nearest variant in stock
+    may change an option the customer did not name (no white desk lamp with low brightness: the silver
+    one), and the confirmation must say so plainly, not only list the new options."""
+    changed = [k for k, v in new.items() if str(old.get(k)) != str(v)]
+    if len(changed) < 2:
+        return ""
+    return f"; {', '.join(changed[:-1])} and {changed[-1]} change"
+
+
 def _method_text(runtime: Runtime, cid: str, pm_id: str) -> str:
     pm = _methods(runtime, cid).get(pm_id)
     return d.payment_method_text(pm) if pm else pm_id
@@ -249,7 +259,8 @@ def _summary(runtime: Runtime, cid: str, name: str, args: dict[str, Any], previe
                 v = product["variants"][new]
                 new_item = {"name": product["name"], "options": v["options"], "price": v["price"]}
             lines.append(
-                f"{d.item_text(by_id[old])} → {d.options_text(new_item['options'])} ({d.money(new_item['price'])})"
+                f"{d.item_text(by_id[old])} → {d.options_text(new_item['options'])} ({d.money(new_item['price'])}"
+                f"{_also_changes(by_id[old]['options'], new_item['options'])})"
             )
         diff = preview.get("exchange_price_difference")
         if diff is None:
