@@ -458,3 +458,20 @@ def test_a_confirmation_says_when_the_nearest_variant_changes_more_than_was_aske
     assert "brightness low, color silver" in confirm.text
     assert "brightness and color change" in confirm.text
     assert "Shall I go ahead?" in confirm.text
+
+
+def test_a_reason_corrected_at_the_confirmation_is_taken_without_an_apology_for_a_mood(
+    bot: Assistant, store: OrderStore
+):
+    """'No wait, the reason is that I ordered it by mistake' corrects the reason; its negative words are
+    not anger to acknowledge, so no 'I'm sorry about the trouble'."""
+    *_, corrected, _ = talk(
+        bot,
+        "I need to cancel order #W2403075, I don't need it anymore",
+        "aarav.davis1165@example.com",
+        "no wait, the reason is that I ordered it by mistake",
+        "yes",
+    )
+    assert "'ordered by mistake'" in corrected.text and "sorry" not in corrected.text.lower()
+    order = store.order_details("#W2403075", customer_id=None)
+    assert order["status"] == "cancelled" and order["cancel_reason"] == "ordered by mistake"

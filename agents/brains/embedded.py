@@ -291,8 +291,14 @@ class EmbeddedBrain(BaseChatModel):
             mood.upset
             and (
                 is_upset(text)
-                # not "asdfgh"; not the reason asked for a cancellation ("I ordered by mistake")
-                or (mood.score <= UPSET_SCORE and len(text.split()) >= 3 and d.asked != "reason")
+                # not "asdfgh"; not a cancellation reason, asked for or corrected ("no wait, the reason is
+                # that I ordered it by mistake" at the confirmation)
+                or (
+                    mood.score <= UPSET_SCORE
+                    and len(text.split()) >= 3
+                    and d.asked != "reason"
+                    and not ent.cancel_reason(text)
+                )
             )
             and not _ABANDON.search(text)
         )
