@@ -184,6 +184,30 @@ def orders_overview(orders: list[dict[str, Any]]) -> str:
     return f"Here are your orders:\n{lines}\nWould you like the details or tracking of one of them?"
 
 
+def account_details(user: dict[str, Any], details: list[str]) -> str:
+    """Each thing asked about the account, one line each (the payment list already gives balances)."""
+    methods = list(user["payment_methods"].values())
+    if "payment" in details:
+        details = [d for d in details if d != "balance"]
+    lines = []
+    for detail in details:
+        if detail == "payment":
+            listed = "\n".join(f"- {payment_method_text(pm)}" for pm in methods)
+            lines.append(f"These are the payment methods on your account:\n{listed}")
+        elif detail == "balance":
+            cards = [pm for pm in methods if pm.get("source") == "gift_card"]
+            if not cards:
+                lines.append("You don't have a gift card on your account.")
+            elif len(cards) == 1:
+                lines.append(f"Your gift card balance is {money(cards[0].get('balance', 0))}.")
+            else:
+                each = ", ".join(money(c.get("balance", 0)) for c in cards)
+                lines.append(f"You have {len(cards)} gift cards, with balances of {each}.")
+        elif detail == "address":
+            lines.append(f"The default address on your account is {address_text(user['address'])}.")
+    return "\n".join(lines)
+
+
 def account(user: dict[str, Any], orders: list[dict[str, Any]] | None = None) -> str:
     methods = "\n".join(f"- {payment_method_text(pm)}" for pm in user["payment_methods"].values())
     if orders:

@@ -475,3 +475,16 @@ def test_a_reason_corrected_at_the_confirmation_is_taken_without_an_apology_for_
     assert "'ordered by mistake'" in corrected.text and "sorry" not in corrected.text.lower()
     order = store.order_details("#W2403075", customer_id=None)
     assert order["status"] == "cancelled" and order["cancel_reason"] == "ordered by mistake"
+
+
+def test_a_question_about_one_thing_on_the_account_gets_that_thing(bot: Assistant):
+    """'What's my gift card balance?' used to get the whole account (address, payment methods, every
+    order) each time it was asked; 'show me my account' still does."""
+    _, balance = talk(bot, "what's my gift card balance?", "aarav.davis1165@example.com")
+    assert balance.text == "Your gift card balance is $90.00."
+    (both,) = talk(bot, "what's my default address and which cards do I have saved?", session="s1")
+    assert both.text.startswith("The default address on your account is 178 Lakeview Drive")
+    assert "These are the payment methods on your account:\n- gift card (balance $90.00)" in both.text
+    assert "#W7430166" not in both.text
+    (everything,) = talk(bot, "show me my account please", session="s1")
+    assert "Orders:" in everything.text and "#W7430166" in everything.text

@@ -702,6 +702,10 @@ class EmbeddedBrain(BaseChatModel):
             return self._plugin_flow(d, plugin)
         assert d.user is not None
         if task == "account_info":
+            asked = [a for a in map(_account_details_asked, d.task_texts) if a]
+            if asked:  # "what's my gift card balance?": that, not the whole account again
+                d.finish()
+                return reply(say.account_details(d.user, asked[-1]))
             for oid in d.user["orders"][:10]:
                 if oid not in d.orders and oid not in d.missing_orders:
                     return call("get_order_details", {"order_id": oid})
@@ -1270,6 +1274,30 @@ _CHANGE_WORDS = re.compile(
     r"\b(change|update|switch|modify|edit|correct|fix|cancel|return|exchange|swap|replace|instead|different)\b",
     re.I,
 )
+
+
+# What is asked about the account ("what's my gift card balance?", "which cards do I have saved?"): answered
+# alone; the whole account (address, payment methods, every order) only when nothing narrower is asked.
+_ACCOUNT_DETAILS = {
+    "payment": re.compile(
+        r"\bpayment (methods?|options)\b|\b(cards|payment)\b.*\b(saved|on file|have|stored)\b|"
+        r"\b(saved|stored) (cards|payment)\b|\bhow (can|could) i pay\b",
+        re.I,
+    ),
+    "balance": re.compile(
+        r"\bbalance\b|\bgift ?card\b.*\b(left|how much)\b|\bhow much\b.*\bgift ?card\b", re.I
+    ),
+    "address": re.compile(r"\baddress\b", re.I),
+}
+
+
+def _account_details_asked(text: str) -> list[str]:
+    """'What's my gift card balance?' → ['balance']: one or two things asked about the account; none
+    for 'show me my account' or a message that also asks about orders."""
+    if not _QUESTION.search(text) or _CHANGE_WORDS.search(text) or re.search(r"\borders?\b", text, re.I):
+        return []
+    found = {name: m.start() for name, pattern in _ACCOUNT_DETAILS.items() if (m := pattern.search(text))}
+    return sorted(found, key=found.__getitem__) if len(found) <= 2 else []
 
 
 def _changes_an_item(order: dict[str, Any], text: str) -> bool:
