@@ -81,8 +81,8 @@ class GeneratorConfig(BaseModel):
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
     """`auto`: bfloat16 where the hardware computes it natively (AVX512-BF16/AMX CPUs, CUDA), else
     float32. There bfloat16 is about twice as fast and matched fp32's reply on 11 of 12 held-out
-    plans; elsewhere it is slower (prefill 2.3×, a 16-request decoding step 1.5×). `float32` writes exactly the full-precision greedy
-    reply (docs/benchmarks_generation.md)."""
+    plans; elsewhere it is slower (prefill 2.3×, a 16-request decoding step 1.5×). `float32` writes
+    exactly the full-precision greedy reply (docs/benchmarks_generation.md)."""
     model: str | None = None
     """For `openai`: the model name at `base_url`."""
     base_url: str | None = None

@@ -56,7 +56,7 @@ class SafetyMiddleware(AgentMiddleware[Any, Any]):
         known: frozenset[str],
         phrasings: tuple[str, ...],
         data_keys: tuple[str, ...],
-        label_keys: tuple[str, ...] = (),
+        label_keys: tuple[str, ...],
     ) -> ToolMessage:
         name = message.name or "tool"
         content = message.content

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,20 @@ class LazyKnowledge:
             self._kb.close()
 
 
+def passage_fields(
+    source_id: str, source: str, heading_path: Sequence[str], question: str | None, text: str
+) -> dict[str, Any]:
+    """A passage as `search_knowledge` hands it to the brain, before its score (the safety evaluation
+    checks the demo knowledge base in exactly this form)."""
+    return {
+        "source_id": source_id,
+        "source": source,
+        "heading": " > ".join(heading_path),
+        "question": question,
+        "text": text[:1500],
+    }
+
+
 @tool
 def search_knowledge(
     query: str, runtime: ToolRuntime[Any, Any], category: str | None = None, k: int = 3
@@ -61,11 +76,7 @@ def search_knowledge(
     results = knowledge.get().search(query[:1000], k=k, filters={"category": category} if category else None)
     passages = [
         {
-            "source_id": r.passage.id,
-            "source": r.source,
-            "heading": " > ".join(r.heading_path),
-            "question": r.passage.question,
-            "text": r.text[:1500],
+            **passage_fields(r.passage.id, r.source, r.heading_path, r.passage.question, r.text),
             "snippet": r.snippet,
             "score": round(float(r.score), 4),
             "confident": r.confident,

@@ -1296,16 +1296,13 @@ def _account_details_asked(text: str) -> list[str]:
     for 'show me my account' or a message that also asks about orders."""
     if not _QUESTION.search(text) or _CHANGE_WORDS.search(text) or re.search(r"\borders?\b", text, re.I):
         return []
-    found = {name: m.start() for name, pattern in _ACCOUNT_DETAILS.items() if (m := pattern.search(text))}
-    return sorted(found, key=found.__getitem__) if len(found) <= 2 else []
+    return _details_named(_ACCOUNT_DETAILS, text, most=2)
 
 
 def _changes_an_item(order: dict[str, Any], text: str) -> bool:
     """'Swap the gaming mouse to wireless' about an order in hand: a change verb and one of its items named,
     not a question about the order ('did the mouse ship?')."""
     if order.get("status") not in ("pending", "delivered") or not _CHANGE_ITEM.search(text):
-        return False
-    if _order_details_asked(text):
         return False
     return any(cm.product_score(item["name"], text) >= 2.0 for item in order.get("items", []))
 
@@ -1316,8 +1313,14 @@ def _order_details_asked(text: str) -> list[str]:
     it, or for a request to change something)."""
     if not _QUESTION.search(text) or _CHANGE_WORDS.search(text):
         return []
-    found = {name: m.start() for name, pattern in _ORDER_DETAILS.items() if (m := pattern.search(text))}
-    return sorted(found, key=found.__getitem__) if len(found) <= 3 else []  # in the order asked
+    return _details_named(_ORDER_DETAILS, text, most=3)
+
+
+def _details_named(patterns: dict[str, re.Pattern[str]], text: str, *, most: int) -> list[str]:
+    """The details whose pattern `text` matches, in the order asked; none past `most` (then the
+    question is about the whole thing)."""
+    found = {name: m.start() for name, pattern in patterns.items() if (m := pattern.search(text))}
+    return sorted(found, key=found.__getitem__) if len(found) <= most else []
 
 
 def _abandons(text: str) -> bool:

@@ -134,19 +134,14 @@ def demo_kb_tool_outputs(folder: Path) -> list[str]:
     its id, file, heading path, FAQ question and text (what the check really reads, labels included)."""
     from kefu.tools.knowledge.documents import parse_bytes
     from kefu.tools.knowledge.ingest import passage_id
+    from kefu.tools.search_knowledge import passage_fields
 
     outputs = []
     for path in (folder / "faq.json", folder / "wiki.md"):
         if not path.is_file():
             continue
         for p in parse_bytes(path.read_bytes(), path.suffix).passages:
-            item = {
-                "source_id": passage_id(path.name, p),
-                "source": path.name,
-                "heading": " > ".join(p.heading_path),
-                "question": p.question,
-                "text": p.text[:1500],
-            }
+            item = passage_fields(passage_id(path.name, p), path.name, p.heading_path, p.question, p.text)
             outputs.append(json.dumps({"found": True, "confident": True, "passages": [item]}))
     return outputs
 

@@ -166,10 +166,11 @@ def neutralise(text: str, ctx: CheckContext, source: str) -> tuple[str, list[Fla
     quote = ctx.config.neutralise == "quote"
 
     known = ctx.extra.get("known") or frozenset()
+    values = strings(text)
     pieces = list(
         dict.fromkeys(
             s.text
-            for v in strings(text)
+            for v in values
             if _key(v) not in known
             for s in sentences(v)
             if is_prose(s.text) and _key(s.text) not in known
@@ -181,12 +182,13 @@ def neutralise(text: str, ctx: CheckContext, source: str) -> tuple[str, list[Fla
     # A document's labels (ids, headings, FAQ questions) get the rules only; a sentence that also occurs
     # in ordinary text is read in full.
     labels = ctx.extra.get("labels") or frozenset()
-    in_labels = {s.text for v in strings(text) if _key(v) in labels for s in sentences(v)}
-    in_text = {s.text for v in strings(text) if _key(v) not in labels for s in sentences(v)}
-    rules_only = frozenset(in_labels - in_text)
-    by_text = dict(
-        zip(texts, score_segments(ctx, texts, rules_only), strict=True)
-    )  # one encoder batch for all
+    rules_only: frozenset[str] = frozenset()
+    if labels:
+        in_labels = {s.text for v in values if _key(v) in labels for s in sentences(v)}
+        in_text = {s.text for v in values if _key(v) not in labels for s in sentences(v)}
+        rules_only = frozenset(in_labels - in_text)
+    # one encoder batch for all
+    by_text = dict(zip(texts, score_segments(ctx, texts, rules_only), strict=True))
     scored = {
         p: max((by_text[t] for t in ts), key=lambda r: (r[0], r[1]), default=(False, 0.0, ""))
         for p, ts in parts.items()

@@ -1,8 +1,8 @@
 """LoRA fine-tuning of the reply writer: `kefu train generator`.
 
 Seeded; the device is chosen automatically (CUDA when present, else the CPU), with bfloat16
-autocast where that hardware computes bfloat16 natively and float32 elsewhere; a progress bar; held-out loss at the end; the adapter saved with a relative base-model
-reference (`smollm2-135m-instruct`, resolved through the conversion cache) and a short model card.
+autocast where that hardware computes bfloat16 natively and float32 elsewhere; a progress bar;
+held-out loss at the end; the adapter saved with a relative base-model reference (`smollm2-135m-instruct`, resolved through the conversion cache) and a short model card.
 """
 
 from __future__ import annotations
