@@ -4,9 +4,12 @@ the templates stay as its fallback, so every fact in them comes from a tool resu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+if TYPE_CHECKING:
+    from kefu.agents.nlu.catalog_match import OptionMention
 from kefu.tools.orders.describe import address_text, item_text, money, options_text, payment_method_text
 
 HELP_TOPICS = (
@@ -311,7 +314,11 @@ def refund_method_unavailable(method: dict[str, Any]) -> str:
     )
 
 
-def ask_options(item: dict[str, Any], product: dict[str, Any]) -> str:
+def ask_options(item: dict[str, Any], product: dict[str, Any], already: Sequence[OptionMention] = ()) -> str:
+    """Which options the customer wants instead; `already`: options they named that the item has now
+    ('black, same storage' for a black laptop), said first so the same question is not just repeated."""
+    same = ", ".join(f"{m.keys[0]} {item['options'].get(m.keys[0], m.value)}" for m in already)
+    prefix = f"Your {item['name']} already has {same}, so that would not change it. " if same else ""
     choices: dict[str, set[str]] = {}
     for v in product["variants"].values():
         if v["available"]:
@@ -319,7 +326,7 @@ def ask_options(item: dict[str, Any], product: dict[str, Any]) -> str:
                 choices.setdefault(k, set()).add(str(x))
     listed = "; ".join(f"{k}: {', '.join(sorted(vals))}" for k, vals in choices.items())
     return (
-        f"What would you like instead of your {item['name']} ({options_text(item['options'])})? "
+        f"{prefix}What would you like instead of your {item['name']} ({options_text(item['options'])})? "
         f"Available options: {listed}."
     )
 
@@ -572,6 +579,21 @@ def cannot_remove_item(order: dict[str, Any]) -> str:
         "as a whole, or have its items changed to another option of the same product. Would you like to "
         "cancel the whole order, or change an item?"
     )
+
+
+def cancels_whole_order(order: dict[str, Any], named: list[dict[str, Any]]) -> str:
+    """'Cancel the vacuum from my order': said before anything else, since the policy cancels orders whole."""
+    names = " and ".join(dict.fromkeys(i["name"] for i in named))
+    return (
+        f"Please note: a single item can't be cancelled, only the whole order. Cancelling order "
+        f"{order['order_id']} cancels all {len(order['items'])} items in it, not only the {names}. If you'd "
+        "rather keep the order, just say 'never mind'."
+    )
+
+
+def one_at_a_time(order_ids: list[str]) -> str:
+    """Several orders for the same change: each is confirmed on its own."""
+    return f"I'll do that for {len(order_ids)} orders ({', '.join(order_ids)}), one at a time."
 
 
 def defective_items(order: dict[str, Any], items: list[dict[str, Any]]) -> str:

@@ -488,3 +488,105 @@ def test_a_question_about_one_thing_on_the_account_gets_that_thing(bot: Assistan
     assert "#W7430166" not in both.text
     (everything,) = talk(bot, "show me my account please", session="s1")
     assert "Orders:" in everything.text and "#W7430166" in everything.text
+
+
+def test_the_item_to_swap_is_the_one_with_the_problem_not_everything_in_the_story(bot: Assistant):
+    """'I got my laptop and phone last week but the phone is the wrong colour, can I swap it?': the
+    phone. Both were picked, and the bot asked about the laptop first."""
+    _, options = talk(
+        bot,
+        "hey, i got my laptop and phone last week but the phone is the wrong colour, can i swap it?",
+        "ethan.muller6617@example.com",
+    )
+    assert options.text.startswith("What would you like instead of your Smartphone")
+
+
+def test_an_option_the_customer_keeps_is_kept_and_one_they_already_have_is_said(bot: Assistant):
+    """'In black, same storage' for a rose-gold 64GB phone: the only black phones in stock have 128GB,
+    so none fits (it used to pick one and change the storage). Answering the options question with what
+    the item already has gets that said, not the same question again word for word."""
+    *_, same_storage = talk(
+        bot,
+        "I'd like to exchange the smartphone from order #W3155037",
+        "ethan.muller6617@example.com",
+        "I want it in black instead, same storage",
+    )
+    assert "Shall I go ahead?" not in same_storage.text
+    assert "out of stock" in same_storage.text
+    first, already = talk(
+        bot,
+        "I'd like to exchange the laptop from order #W3155037, email ethan.muller6617@example.com",
+        "black please",
+        session="s2",
+    )
+    assert first.text.startswith("What would you like instead of your Laptop")
+    assert already.text.startswith("Your Laptop already has color black, so that would not change it.")
+
+
+def test_the_same_question_three_times_offers_a_person(bot: Assistant):
+    """An answer the bot cannot use got the same question again, for ever; the third time a person is
+    offered, as after two 'didn't get that' replies."""
+    *_, second, third = talk(
+        bot,
+        "change the address of my pending order please",
+        "fatima.muller6448@example.com",
+        "whichever",
+        "the one I told you",
+    )
+    assert "connect you with a person" not in second.text
+    assert "connect you with a person" in third.text
+
+
+def test_the_address_of_all_pending_orders_changes_one_order_at_a_time(bot: Assistant, store: OrderStore):
+    """'All my pending orders': each is confirmed and changed in turn. The zip code given to log in
+    ('fatima muller, 60644') also used to overwrite the new address's zip code."""
+    replies = talk(
+        bot,
+        "can you change the shipping address on all my pending orders to 12 Elm Street, Springfield, "
+        "IL 62704?",
+        "fatima muller, 60644",
+        "yes",
+        "yes",
+        "yes",
+        "yes",
+    )
+    assert replies[1].text.startswith(
+        "I'll do that for 4 orders (#W9962383, #W6851636, #W4160705, #W2040365)"
+    )
+    for oid in ("#W9962383", "#W6851636", "#W4160705", "#W2040365"):
+        address = store.order_details(oid, customer_id=None)["address"]
+        assert (address["address1"], address["zip"]) == ("12 Elm Street", "62704")
+    assert replies[-1].text.startswith("Done: order #W2040365 will now ship to 12 Elm Street")
+
+
+def test_cancelling_one_item_says_first_that_the_whole_order_is_cancelled(bot: Assistant, store: OrderStore):
+    """The policy cancels whole orders. 'Cancel the vacuum cleaner' used to go straight to the reason
+    and a confirmation listing everything, the espresso machine included, without a word about it."""
+    _, reason, never_mind = talk(
+        bot,
+        "I'd like to cancel the vacuum cleaner from my pending order",
+        "fatima.muller6448@example.com",
+        "never mind",
+    )
+    assert reason.text.startswith("Please note: a single item can't be cancelled, only the whole order.")
+    assert "all 3 items in it, not only the Vacuum Cleaner" in reason.text
+    assert store.order_details("#W4160705", customer_id=None)["status"] == "pending"
+
+
+def test_follow_up_product_questions_are_about_the_product_just_shown(bot: Assistant):
+    """'Are the waterproof ones in stock in size 10?' after the hiking boots listed the whole catalogue;
+    'what else would you recommend for hiking?' gave the shop's trending products, not ones bought with
+    the boots."""
+    _, stock, more = talk(
+        bot,
+        "Do you sell hiking boots? what sizes are there?",
+        "are the waterproof ones in stock in size 10?",
+        "cool, what else would you recommend for hiking?",
+    )
+    assert stock.text.startswith("Yes, the Hiking Boots with waterproof yes, size 10 is available")
+    [call] = [c for c in more.tool_calls if c.name == "recommend_products"]
+    assert call.args["kind"] == "similar" and call.args["product_id"] == "7363354090"
+    assert "Hiking Boots" in more.text
+    _, goes_with = talk(bot, "tell me about your laptops", "what would go well with it?", session="s2")
+    [call] = [c for c in goes_with.tool_calls if c.name == "recommend_products"]
+    assert call.args["kind"] == "similar" and call.args["product_id"] == "4760268021"

@@ -92,6 +92,8 @@ class Dialog:
     """Customer messages in a row that the sentiment model read as negative."""
     misunderstood: int = 0
     """Replies in a row that did not understand the customer ('didn't get that', 'can't help with that')."""
+    last_reply: str = ""
+    """The bot's latest reply text (the same question asked again means it did not understand the answer)."""
     offered_person: bool = False
     """A hand-off to a person was offered (once per session, unasked)."""
     person_offer_open: bool = False

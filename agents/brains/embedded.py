@@ -73,6 +73,20 @@ _ASKS_SUGGESTION = re.compile(
     r"similar (to|products?|items?)|you might have|ideas? for a gift|gift ideas?)\b",
     re.I,
 )
+_GOES_WITH = re.compile(
+    r"\b(what else|anything else|something else|else (would|do|could|can) you|go(es)? (well )?with|"
+    r"to go with|pair(s|ed)? with|match(es)?|accessor(y|ies)|for (it|them|that|this)|also need|as well)\b",
+    re.I,
+)
+_WHOLE_ORDER_TASKS = ("cancel_order", "change_order_address", "change_order_payment")
+_ALL_ORDERS = re.compile(
+    r"\b(all|every|each|both)\b[\w ]{0,20}\borders?\b|\b(all|both|each) of (them|those|these|the orders)\b|"
+    r"\b(all|both) (three|four|five|two)\b|^\W*(yes\W+)?(all|both)\W*$",
+    re.I,
+)
+_GOES_WELL_WITH = re.compile(
+    r"\b(go(es)? (well |nicely )?with|to go with|pairs? (well )?with|accessor(y|ies))\b", re.I
+)
 _SIMILAR = re.compile(r"\b(similar|like (the|my|a|an)|alternatives?|instead of|other than)\b", re.I)
 _WANTS_HUMAN = re.compile(
     r"\b((talk|speak|chat) (to|with) (a |an |your )?(real |actual |live )?(human|person|manager|supervisor|agent|"
@@ -139,6 +153,11 @@ _NOT_ARRIVED = re.compile(
     re.I,
 )
 _ITEM_CLAUSES = re.compile(r"[,;.!?]|\bbut\b|\bthough\b|\bexcept\b", re.I)
+_BACKSTORY = re.compile(
+    r"\s*(hi|hello|hey|so|well)?\W*(i|we)('ve| have)? (just |recently )?(got|received|bought|ordered|purchased)\b",
+    re.I,
+)
+"""A clause telling what they bought ('I got my laptop and phone last week'), not what to act on."""
 _KEEP = re.compile(
     r"\b(keep|keeping|kept|is fine|are fine|is ok|are ok|is okay|happy with|love|loves|not the|"
     r"don'?t (want|need) to (return|exchange|change)|no need to|leave)\b",
@@ -305,7 +324,8 @@ class EmbeddedBrain(BaseChatModel):
         if mood.upset:
             d.frustrated = True
         d.negative_turns = d.negative_turns + 1 if mood.label == "negative" else 0
-        if _ASKS_SUGGESTION.search(text) and "recommend_products" in self.tool_names:
+        asks_with = bool(d.focus_products) and d.task is None and bool(_GOES_WELL_WITH.search(text))
+        if (_ASKS_SUGGESTION.search(text) or asks_with) and "recommend_products" in self.tool_names:
             d.start("recommend")
             d.task_texts.append(text)
             return
@@ -445,7 +465,9 @@ class EmbeddedBrain(BaseChatModel):
         address = ent.address(text)
         if address:
             d.address = address
-        elif d.address is not None:
+        elif d.address is not None and d.asked != "auth" and d.user is not None:
+            # a correction to the address given before ("it's 90026, not 90062"); a zip code given to log
+            # in ("fatima muller, 60644") is not one
             d.address = _amend_address(d.address, text)
         if ent.says_default_address(text):
             d.use_default_address = True
@@ -861,6 +883,16 @@ class EmbeddedBrain(BaseChatModel):
                 return reply(text)
             elif len(candidates) == 1:
                 d.order_id = candidates[0]["order_id"]
+            elif (
+                d.task in _WHOLE_ORDER_TASKS
+                and fitting
+                and any(_ALL_ORDERS.search(t) for t in [*d.task_texts, d.last_text])
+            ):
+                # "change the address on all my pending orders", or "all of them" to the list: one after
+                # the other, each confirmed on its own
+                d.order_id = fitting[0]["order_id"]
+                d.order_queue = [o["order_id"] for o in fitting[1:]]
+                d.preface = f"{d.preface}\n{say.one_at_a_time([o['order_id'] for o in fitting])}".strip()
             else:
                 d.asked = "order"
                 d.listed_orders = [o["order_id"] for o in candidates or known]
@@ -911,6 +943,14 @@ class EmbeddedBrain(BaseChatModel):
                 return self._decide(d)
             return reply(refused)
         if task == "cancel_order":
+            if d.reason is None and d.asked != "reason":
+                named = self._items(d, order) if len({i["item_id"] for i in order["items"]}) > 1 else []
+                if (
+                    named
+                    and len(named) < len(order["items"])
+                    and not ent.mentions_all(" ".join(d.task_texts))
+                ):
+                    d.preface = f"{d.preface}\n{say.cancels_whole_order(order, named)}".strip()
             if d.reason is None:
                 d.asked = "reason"
                 return reply(say.ask_reason())
@@ -968,8 +1008,12 @@ class EmbeddedBrain(BaseChatModel):
                 return call("get_product_details", {"product_id": item["product_id"]})
             mentions = _mentions_for(item, product, _segments_for(item, items, d.task_texts))
             if not mentions:
+                owned = []
+                if d.asked == "options" and d.task_texts:  # they answered our question with what they have
+                    said = cm.option_mentions(d.task_texts[-1], product["variants"].values())
+                    owned = [m for m in said if all(str(item["options"].get(k)) == m.value for k in m.keys)]
                 d.asked = "options"
-                return reply(say.ask_options(item, product))
+                return reply(say.ask_options(item, product, already=owned))
             choice = cm.choose_variant(item["options"], item["item_id"], product["variants"], mentions)
             if choice.item_id is None:
                 d.asked = "options"
@@ -1027,8 +1071,11 @@ class EmbeddedBrain(BaseChatModel):
         picked: list[int] = []
         kept: set[int] = set()
         for t in d.task_texts:
-            for clause in _ITEM_CLAUSES.split(t):
-                hits = cm.match_items(clause, order["items"])
+            clauses = [(c, cm.match_items(c, order["items"])) for c in _ITEM_CLAUSES.split(t)]
+            if any(hits and not _BACKSTORY.match(c) for c, hits in clauses):
+                # "I got my laptop and phone last week but the phone is the wrong colour": the phone
+                clauses = [(c, hits) for c, hits in clauses if not _BACKSTORY.match(c)]
+            for clause, hits in clauses:
                 if _KEEP.search(clause):
                     kept.update(hits)
                     continue
@@ -1084,8 +1131,15 @@ class EmbeddedBrain(BaseChatModel):
             return call("list_all_product_types", {})
         text = " ".join(d.task_texts[-2:])
         names = cm.match_products(text, d.product_types)
-        if not names and d.focus_products and _PRONOUN.search(d.task_texts[-1] if d.task_texts else ""):
-            names = [d.focus_products[-1]]  # "is it available in 16GB?" after asking about the laptop
+        last = d.task_texts[-1] if d.task_texts else ""
+        if (
+            not names
+            and d.focus_products
+            and (_PRONOUN.search(last) or self._names_options_of(d, d.focus_products[-1], last))
+        ):
+            # "is it available in 16GB?", "are the waterproof ones in stock in size 10?" after asking
+            # about a product: that product
+            names = [d.focus_products[-1]]
         if not names and d.upset_now:
             d.finish()  # a complaint the classifier took for a product question: no catalogue listing
             return self._complaint(d)
@@ -1106,7 +1160,6 @@ class EmbeddedBrain(BaseChatModel):
         product = d.products.get(pid)
         if product is None:
             return call("get_product_details", {"product_id": pid})
-        last = d.task_texts[-1] if d.task_texts else ""
         mentions = cm.option_mentions(last, product["variants"].values())
         wanted = {m.keys[0]: m.value for m in mentions}
         d.finish()
@@ -1114,6 +1167,12 @@ class EmbeddedBrain(BaseChatModel):
             "price" if _ASKS_PRICE.search(last) else "stock" if _ASKS_STOCK.search(last) else None
         )
         return reply(say.product(product, wanted or None, _price_ask(last), asks))
+
+    @staticmethod
+    def _names_options_of(d: Dialog, name: str, text: str) -> bool:
+        """Does `text` name option values of the product `name` (its details already fetched)?"""
+        product = d.products.get((d.product_types or {}).get(name, ""))
+        return product is not None and bool(cm.option_mentions(text, product["variants"].values()))
 
     def _complaint(self, d: Dialog) -> Step:
         """An upset message with nothing to act on: acknowledge it and offer a person (a yes hands over)."""
@@ -1140,6 +1199,12 @@ class EmbeddedBrain(BaseChatModel):
             return call(
                 "recommend_products", {"kind": "similar", "product_id": d.product_types[names[0]], "n": 3}
             )
+        if not names and d.focus_products and _GOES_WITH.search(text):
+            # "what else would you recommend for hiking?" right after the hiking boots: things bought
+            # with them, not the customer's general picks
+            pid = d.product_types.get(d.focus_products[-1])
+            if pid is not None:
+                return call("recommend_products", {"kind": "similar", "product_id": pid, "n": 3})
         return call("recommend_products", {"kind": "personal", "n": 3})
 
     def _plugin(self, task: str) -> ToolSpec | None:
@@ -1376,6 +1441,9 @@ def _mentions_for(item: dict[str, Any], product: dict[str, Any], texts: list[str
     by_key: dict[tuple[str, ...], list[cm.OptionMention]] = {}
     for t in texts:
         found = cm.option_mentions(t, product["variants"].values())
+        for key, value in item["options"].items():  # "in black, same storage": the storage stays
+            if _keeps_option(key).search(t) and not any(key in m.keys for m in found):
+                found.append(cm.OptionMention((key,), str(value)))
         step = _size_step(t, item, product)
         if step is not None and not any(step.keys == m.keys for m in found):
             found.append(step)  # "a bigger one": the next size up, as if named
@@ -1390,6 +1458,16 @@ def _mentions_for(item: dict[str, Any], product: dict[str, Any], texts: list[str
     if all(all(str(item["options"].get(k)) == m.value for k in m.keys) for m in chosen):
         return []  # only what they already have: no wish expressed yet
     return chosen
+
+
+@lru_cache(maxsize=256)
+def _keeps_option(key: str) -> re.Pattern[str]:
+    """'same storage', 'keep the size', 'the color stays the same': this option must not change."""
+    k = re.escape(key).replace(r"\ ", r"\s+")
+    return re.compile(
+        rf"\b(same|keep(ing)?( the| my)?|current|original)\s+{k}\b|\b{k}\s+(stays|should stay|the same|unchanged)\b",
+        re.I,
+    )
 
 
 _SIZE_WORDS = {  # comparative → (direction, the option keys it speaks of, in order of preference)
@@ -1528,7 +1606,10 @@ def _offer_person_if_stuck(d: Dialog, step: Step) -> Step:
         # what they asked for was just done: the mood of the messages before it is settled, not sustained
         # (a "yes" to a confirmation skips the mood reading, so the count would still be theirs)
         d.negative_turns = 0
-    missed = text.startswith((say.didnt_understand()[:30], say.out_of_scope()[:30]))
+    # the same question again ("What would you like instead…?" after an answer we could not use) is a
+    # miss too: without this a customer could loop on it for ever
+    repeated, d.last_reply = text == d.last_reply and not d.awaiting_yes, text
+    missed = repeated or text.startswith((say.didnt_understand()[:30], say.out_of_scope()[:30]))
     d.misunderstood = d.misunderstood + 1 if missed else 0
     if (
         d.offered_person
