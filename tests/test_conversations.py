@@ -590,3 +590,16 @@ def test_follow_up_product_questions_are_about_the_product_just_shown(bot: Assis
     _, goes_with = talk(bot, "tell me about your laptops", "what would go well with it?", session="s2")
     [call] = [c for c in goes_with.tool_calls if c.name == "recommend_products"]
     assert call.args["kind"] == "similar" and call.args["product_id"] == "4760268021"
+
+
+def test_a_price_follow_up_without_a_pronoun_is_about_the_product_just_shown(bot: Assistant):
+    """'Which one is cheapest?' after the laptops listed the whole catalogue, and 'ok and the most
+    expensive?' got 'Sure, what can I help you with?'."""
+    _, cheapest, priciest = talk(
+        bot,
+        "what's the difference between the laptop models?",
+        "which one is cheapest?",
+        "ok and the most expensive?",
+    )
+    assert cheapest.text.startswith("The most affordable Laptop in stock is")
+    assert priciest.text.startswith("The most expensive Laptop in stock is")

@@ -160,3 +160,26 @@ def test_the_answer_cites_its_passage_by_id_even_when_its_title_reads_like_a_com
     assert reply.sources and reply.sources[0]["source_id"] == "faq.json#change-default-address"
     assert all("[kefu:" not in str(s) for s in reply.sources)
     assert "default address" in reply.text
+
+
+def test_a_short_follow_up_to_an_answer_is_read_with_the_question_it_follows(bot: Assistant):
+    """'And to a gift card?' right after a refund-time answer used to get 'Sorry, I didn't quite get
+    that'; it is searched together with the question it follows. An order id or a task word in it is a
+    new request, not a follow-up."""
+    first = bot.respond("how long do refunds take to my credit card?", session_id="s1")
+    follow = bot.respond("and to a gift card?", session_id="s1")
+    assert "didn't quite get" not in follow.text
+    assert "Refunds to a gift card are immediate" in follow.text
+    assert follow.sources and follow.sources[0]["source_id"] == first.sources[0]["source_id"]
+    task = bot.respond("and cancel my order #W2611340", session_id="s1")
+    assert "search_knowledge" not in [c.name for c in task.tool_calls]
+
+
+def test_a_question_about_any_order_is_answered_before_a_login_is_asked(bot: Assistant):
+    """'Can I cancel an order that has shipped?' asks how things work; it used to start a cancellation
+    and ask for the customer's email. 'Can I cancel my order?' still starts one."""
+    general = bot.respond("can I cancel an order that has shipped?", session_id="s1")
+    assert "cannot be cancelled" in general.text and general.sources
+    assert "verify your identity" not in general.text
+    mine = bot.respond("can I cancel my order?", session_id="s2")
+    assert "verify your identity" in mine.text

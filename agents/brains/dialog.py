@@ -105,6 +105,8 @@ class Dialog:
     kb_first: str | None = None
     """An advice question ("it arrived damaged, what can I do?"): the knowledge base answers it if it has a
     strong match, else this task starts."""
+    kb_question: str = ""
+    """The question the last reply answered from the documents ('and to a gift card?' follows up on it)."""
     task_offer: str | None = None
     """The last reply answered how a task works from the documents and offered to do it: a plain yes now
     starts this task."""

@@ -84,6 +84,14 @@ _ALL_ORDERS = re.compile(
     r"\b(all|both) (three|four|five|two)\b|^\W*(yes\W+)?(all|both)\W*$",
     re.I,
 )
+# "Can I cancel an order that has shipped?": how things work, asked about any order, not about theirs
+_ABOUT_ANY_ORDER = re.compile(
+    r"^\s*(can|could|may|do|does|is|are|what if|how)\b.*\b(an order|an item|a product|a purchase|orders|items|"
+    r"something|anything)\b.*\?\s*$",
+    re.I,
+)
+_MINE = re.compile(r"\b(my|mine|i'?ve|i have|i bought|i ordered|i got)\b", re.I)
+_KB_FOLLOW_UP = re.compile(r"\s*(and|what about|how about|same for|also for|and for|and if|what if)\b", re.I)
 _GOES_WELL_WITH = re.compile(
     r"\b(go(es)? (well |nicely )?with|to go with|pairs? (well )?with|accessor(y|ies))\b", re.I
 )
@@ -335,11 +343,27 @@ class EmbeddedBrain(BaseChatModel):
             d.task is None
             and d.focus_products
             and requested in ([], ["policy_question"])
-            and _PRONOUN.search(text)
-            and (_ASKS_PRICE.search(text) or _ASKS_STOCK.search(text))
+            and (
+                (_PRONOUN.search(text) and (_ASKS_PRICE.search(text) or _ASKS_STOCK.search(text)))
+                or _price_ask(text) is not None
+            )
             and not ent.order_ids(text)
         ):
-            requested = ["product_info"]  # "how much does it cost?" right after the yoga mat was shown
+            # "how much does it cost?", "which one is cheapest?" right after the yoga mat was shown
+            requested = ["product_info"]
+        follow_up, d.kb_question = (d.kb_question if d.task is None and _KB_FOLLOW_UP.match(text) else ""), ""
+        if (
+            follow_up
+            and len(text.split()) <= 8
+            and not ent.order_ids(text)
+            and not ent.emails(text)
+            and not (requested and _TASK_WORDS.get(requested[0], _NEVER).search(text))
+        ):
+            # "how long do refunds take to my card?" answered from the documents, then "and to a gift card?":
+            # the same question about something else, searched with the question it follows
+            requested = ["policy_question"]
+            d.kb_question = follow_up  # (a chain of follow-ups stays on the question that began it)
+            text = f"{follow_up} {text}"
         if requested and requested[0] in _DETAIL_WRITES and _asks_about_a_detail(text):
             requested = ["order_status"]  # "where is #W1 being shipped to?" asks, it does not change
         if (
@@ -358,6 +382,7 @@ class EmbeddedBrain(BaseChatModel):
             and (
                 _ADVICE.search(text)
                 or (_HOW_TO.search(text) and not _has_details(text))
+                or (_ABOUT_ANY_ORDER.search(text) and not _MINE.search(text) and not _has_details(text))
                 or (pred.confidence < WEAK_TASK and _QUESTION.search(text))
             )
             and not ent.order_ids(text)
@@ -623,6 +648,10 @@ class EmbeddedBrain(BaseChatModel):
                 return None
             d.finish()
             d.hold = True
+            if not found:
+                d.kb_question = ""
+            elif not d.kb_question:
+                d.kb_question = str(args.get("query", ""))  # what "and for X?" follows up on
             fallback, d.kb_fallback = d.kb_fallback, False
             if task in ACCOUNT_TASKS and found and sure:
                 # a strong answer to how a task works: say it, and offer to do it ("yes" starts it)
@@ -1135,7 +1164,11 @@ class EmbeddedBrain(BaseChatModel):
         if (
             not names
             and d.focus_products
-            and (_PRONOUN.search(last) or self._names_options_of(d, d.focus_products[-1], last))
+            and (
+                _PRONOUN.search(last)
+                or _price_ask(last) is not None
+                or self._names_options_of(d, d.focus_products[-1], last)
+            )
         ):
             # "is it available in 16GB?", "are the waterproof ones in stock in size 10?" after asking
             # about a product: that product
@@ -1608,7 +1641,7 @@ def _offer_person_if_stuck(d: Dialog, step: Step) -> Step:
         d.negative_turns = 0
     # the same question again ("What would you like instead…?" after an answer we could not use) is a
     # miss too: without this a customer could loop on it for ever
-    repeated, d.last_reply = text == d.last_reply and not d.awaiting_yes, text
+    repeated, d.last_reply = text == d.last_reply and d.asked is not None and not d.awaiting_yes, text
     missed = repeated or text.startswith((say.didnt_understand()[:30], say.out_of_scope()[:30]))
     d.misunderstood = d.misunderstood + 1 if missed else 0
     if (
