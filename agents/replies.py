@@ -279,6 +279,16 @@ def new_variant(item: dict[str, Any], variant: dict[str, Any]) -> str:
     )
 
 
+def nearest_variant(item: dict[str, Any], variant: dict[str, Any], also: list[str]) -> str:
+    """The option asked for exists only with other changes: say which, and ask before going on."""
+    changes = " and ".join(f"{k} {item['options'][k]} → {variant['options'][k]}" for k in also)
+    return (
+        f"We don't have that exact combination for your {item['name']} ({options_text(item['options'])}). "
+        f"The closest in stock is {options_text(variant['options'])} ({money(variant['price'])}), which also "
+        f"changes {changes}. Would you like that one? Say yes, or tell me other options."
+    )
+
+
 def ask_items(order: dict[str, Any], verb: str) -> str:
     items = "\n".join(f"- {item_text(i)}" for i in order["items"])
     return f"Which items from order {order['order_id']} would you like to {verb}?\n{items}"
@@ -589,6 +599,11 @@ def cancels_whole_order(order: dict[str, Any], named: list[dict[str, Any]]) -> s
         f"{order['order_id']} cancels all {len(order['items'])} items in it, not only the {names}. If you'd "
         "rather keep the order, just say 'never mind'."
     )
+
+
+def already_ships_there(order: dict[str, Any], *, last: bool = True) -> str:
+    text = f"Order {order['order_id']} already ships to {address_text(order['address'])}, so there is nothing to change."
+    return f"{text} {anything_else()}" if last else text
 
 
 def one_at_a_time(order_ids: list[str]) -> str:

@@ -447,17 +447,27 @@ def test_a_stock_question_is_answered_yes_first_and_a_price_follow_up_about_it_g
     assert not price.sources  # the catalogue answered, not the documents
 
 
-def test_a_confirmation_says_when_the_nearest_variant_changes_more_than_was_asked(bot: Assistant):
-    """There is no white battery desk lamp with low brightness; the nearest in stock is silver. The
-    confirmation used to list the new options only, so the colour change was easy to miss."""
-    (confirm,) = talk(
+def test_the_nearest_variant_is_asked_about_first_when_it_changes_more_than_was_asked(
+    bot: Assistant, store: OrderStore
+):
+    """There is no white battery desk lamp with low brightness; the nearest in stock is silver. It used to
+    go straight into the confirmation (which said the colour changes, easy to miss on a change that can be
+    made only once); the bot now asks first, and the confirmation still says what changes."""
+    ask, confirm, _ = talk(
         bot,
         "hey, aarav.davis1165@example.com here. For order #W7430166 swap the desk lamp to low brightness, "
         "pay with gift card",
+        "yes, silver is fine",
+        "yes",
     )
+    assert "The closest in stock is" in ask.text and "color white → silver" in ask.text
+    assert "Shall I go ahead?" not in ask.text
     assert "brightness low, color silver" in confirm.text
     assert "brightness and color change" in confirm.text
-    assert "Shall I go ahead?" in confirm.text
+    lamp = next(
+        i for i in store.order_details("#W7430166", customer_id=None)["items"] if i["name"] == "Desk Lamp"
+    )
+    assert lamp["options"]["brightness"] == "low" and lamp["options"]["color"] == "silver"
 
 
 def test_a_reason_corrected_at_the_confirmation_is_taken_without_an_apology_for_a_mood(
@@ -603,3 +613,20 @@ def test_a_price_follow_up_without_a_pronoun_is_about_the_product_just_shown(bot
     )
     assert cheapest.text.startswith("The most affordable Laptop in stock is")
     assert priciest.text.startswith("The most expensive Laptop in stock is")
+
+
+def test_help_with_an_order_finds_it_and_its_address_can_go_back_to_the_default(bot: Assistant):
+    """'I have a question about my order' was a greeting (the menu again); 'change its address to my
+    default one' changed the account's address, and then offered to 'change' the order to the address it
+    already has."""
+    _, orders, shown, same = talk(
+        bot,
+        "i have a question about my order",
+        "omar silva 92107",
+        "the one with the t-shirt",
+        "can I change its address to my default one?",
+    )
+    assert orders.text.startswith("Here are your orders:")
+    assert shown.text.startswith("Order #W9673784 is pending.")
+    assert same.text.startswith("Order #W9673784 already ships to 510 Hickory Lane")
+    assert "Shall I go ahead?" not in same.text

@@ -74,6 +74,10 @@ class Dialog:
     boots in #W2, charge my visa for that one"): the part of it about each order, for that order's task."""
     replay: str = ""
     """Details to read for the task just started from the queue (its order's part of an earlier message)."""
+    offered_variants: dict[str, str] = field(default_factory=dict)
+    """Item id → the nearest variant we asked about because it changes options the customer did not name."""
+    accepted_variants: dict[str, str] = field(default_factory=dict)
+    """Item id → such a variant the customer said yes to."""
     order_queue: list[str] = field(default_factory=list)
     """More orders named for the same task ("cancel #W1 and #W2"): served one after the other."""
     focus_products: list[str] = field(default_factory=list)
@@ -144,6 +148,8 @@ class Dialog:
         self.pending = None
         self.last_error = None
         self.plugin_args = {}
+        self.offered_variants = {}
+        self.accepted_variants = {}
 
     def finish(self) -> None:
         """End the current task; go on with the next order for the same task, or the next request."""

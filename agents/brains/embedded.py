@@ -91,6 +91,11 @@ _ABOUT_ANY_ORDER = re.compile(
     re.I,
 )
 _MINE = re.compile(r"\b(my|mine|i'?ve|i have|i bought|i ordered|i got)\b", re.I)
+_HELP_WITH_ORDER = re.compile(
+    r"\b(help|problem|issue|question|trouble|something wrong)\b[\w ]{0,15}\b(with|about|regarding|on)\s+"
+    r"(my|an|the|one of my)\s+(order|purchase|package|delivery)\b",
+    re.I,
+)
 _KB_FOLLOW_UP = re.compile(r"\s*(and|what about|how about|same for|also for|and for|and if|what if)\b", re.I)
 _GOES_WELL_WITH = re.compile(
     r"\b(go(es)? (well |nicely )?with|to go with|pairs? (well )?with|accessor(y|ies))\b", re.I
@@ -417,8 +422,17 @@ class EmbeddedBrain(BaseChatModel):
         if requested in (["product_info"], []) and d.task is None and _SWAP_OWNED.search(text):
             # "I bought a backpack but it's too small, can I get a medium instead?"
             requested = ["exchange_items"]
+        if requested == ["change_user_address"] and (
+            ent.says_default_address(text)
+            or (d.order_id is not None and re.search(r"\bits address\b", text, re.I))
+        ):
+            # "change its address to my default one": the account's address is the default; an order's is
+            # what can change to it
+            requested = ["change_order_address"]
         if requested == ["change_user_address"] and _ALSO_ORDER.search(text):
             requested.append("change_order_address")
+        if not requested and d.task is None and _HELP_WITH_ORDER.search(text):
+            requested = ["order_status"]  # "I need help with my order": find it first, then what about it
         if not requested and d.task is None and ent.address(text):
             requested = ["change_order_address" if ent.order_ids(text) else "change_user_address"]
         if requested:
@@ -989,6 +1003,12 @@ class EmbeddedBrain(BaseChatModel):
             if address is None:
                 d.asked = "address"
                 return reply(say.ask_address(f"for order {oid}"))
+            if _same_address(address, order.get("address") or {}):
+                d.finish()  # nothing to change: say so instead of asking to confirm a no-op
+                if d.task == "change_order_address":  # the next order of "all my orders" goes on
+                    d.preface = f"{d.preface}\n{say.already_ships_there(order, last=False)}".strip()
+                    return self._order_task(d)
+                return reply(say.already_ships_there(order))
             return call("modify_pending_order_address", {"order_id": oid, **address})
         if task == "change_order_payment":
             current = order["payment_history"][0]["payment_method_id"] if order["payment_history"] else None
@@ -1067,6 +1087,23 @@ class EmbeddedBrain(BaseChatModel):
                         )
                     return reply(say.variant_unavailable(item))
                 return reply(say.no_such_variant(item, product))
+            named = {k for m in mentions for k in m.keys}
+            variant = product["variants"][choice.item_id]
+            also = [
+                k
+                for k, v in item["options"].items()
+                if k not in named and str(variant["options"].get(k)) != str(v)
+            ]
+            if also and d.accepted_variants.get(item["item_id"]) != choice.item_id:
+                # the exact combination is not sold and the nearest one changes something they did not ask
+                # to change: ask before it goes into a confirmation (a modification can be made only once)
+                offered = d.offered_variants.get(item["item_id"])
+                if d.asked == "options" and offered == choice.item_id and _starts_with_yes(d.last_text):
+                    d.accepted_variants[item["item_id"]] = choice.item_id
+                else:
+                    d.asked = "options"
+                    d.offered_variants[item["item_id"]] = choice.item_id
+                    return reply(say.nearest_variant(item, variant, also))
             new_ids.append(choice.item_id)
         methods = list(d.user["payment_methods"].values())
         pm_id = self._payment(d, order, methods)
@@ -1590,6 +1627,11 @@ def _segments_for(item: dict[str, Any], items: list[dict[str, Any]], texts: list
                 mine.append(clause)
         out.append(" ".join(mine))
     return out
+
+
+def _same_address(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    keys = ("address1", "address2", "city", "state", "zip")
+    return all(str(a.get(k) or "").strip().lower() == str(b.get(k) or "").strip().lower() for k in keys)
 
 
 def _amend_address(address: dict[str, str], text: str) -> dict[str, str]:

@@ -433,7 +433,7 @@ def says_default_address(text: str) -> bool:
     return bool(
         re.search(
             r"\b(default|account|profile|on file|home|usual) address\b|address (on|in) (my )?"
-            r"(account|profile|file)",
+            r"(account|profile|file)|\baddress\b.*\bmy (default|usual) one\b",
             text,
             re.I,
         )
