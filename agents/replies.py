@@ -79,9 +79,7 @@ def order_line(order: dict[str, Any]) -> str:
 
 def ask_order(orders: list[dict[str, Any]], purpose: str) -> str:
     if not orders:
-        return (
-            f"Which order would you like to {purpose}? Please give me the order id (it looks like #W1234567)."
-        )
+        return f"Which order would you like to {purpose}? Please give me the order id (it starts with #W and seven digits)."
     lines = "\n".join(f"- {order_line(o)}" for o in orders)
     return f"Which order would you like to {purpose}? Here are the orders on your account:\n{lines}"
 

@@ -101,6 +101,7 @@ def test_a_bare_yes_to_which_payment_method_is_asked_to_name_one(bot: Assistant)
         "I want to exchange my backpack for a different color",
         "noah.brown7922@example.com",
         "navy",
+        "yes",  # to the nearest navy one, which changes another option too
         "yes",
     )
     assert replies[-1].text.startswith('Please tell me which one, for example "PayPal".')
@@ -249,7 +250,7 @@ def test_returning_something_the_order_does_not_have_says_so(bot: Assistant):
 def test_a_bigger_one_is_the_next_size_up(bot: Assistant):
     """'Exchange the backpack for a bigger one': size small → medium (was: the list of every option)."""
     *_, confirm = talk(
-        bot, "noah.brown7922@example.com", "i want to exchange the backpack for a bigger one", "paypal"
+        bot, "noah.brown7922@example.com", "i want to exchange the backpack for a bigger one", "yes", "paypal"
     )
     assert "Here is what I'll do" in confirm.text
     assert "size small) – $205.35 → " in confirm.text and "size medium" in confirm.text.split("→")[1]
@@ -273,19 +274,26 @@ def test_a_broken_item_gets_the_remedies_and_the_next_message_picks_one(bot: Ass
 
 
 def test_i_bought_it_but_it_is_too_small_is_an_exchange(bot: Assistant):
-    """Was answered as a product question ("Yes, the Backpack with size medium is available"). The variant
-    it becomes is said before the price difference is asked about: green is not sold in medium."""
-    [asked] = talk(
+    """Was answered as a product question ("Yes, the Backpack with size medium is available"). Green is not
+    sold in medium: the nearest one is offered first, and the variant it becomes is said again before the
+    price difference is asked about."""
+    [nearest] = talk(
         bot,
         "Hi! I'm Noah Brown, zip 80279. I bought a backpack but it's too small, can I get a medium instead?",
     )
+    assert (
+        "The closest in stock is color grey, compartment laptop, material polyester, size medium"
+        in nearest.text
+    )
+    assert "color green → grey" in nearest.text
+    [asked] = talk(bot, "yes, grey is fine")
     first, *rest = asked.text.splitlines()
     assert first == (
         "Your Backpack (color green, compartment laptop, material polyester, size small) would become: "
         "color grey, compartment laptop, material polyester, size medium ($212.79)."
     )
     assert rest[0] == "Which payment method should pay or receive the price difference?"
-    assert not asked.writes
+    assert not asked.writes and not nearest.writes
 
 
 def test_removing_one_item_from_a_pending_order_gets_the_rule(bot: Assistant):

@@ -96,6 +96,7 @@ _HELP_WITH_ORDER = re.compile(
     r"(my|an|the|one of my)\s+(order|purchase|package|delivery)\b",
     re.I,
 )
+_TO_DEFAULT_ADDRESS = re.compile(r"\bits address\b|\bto (my|the) (default|usual|home) (one|address)\b", re.I)
 _KB_FOLLOW_UP = re.compile(r"\s*(and|what about|how about|same for|also for|and for|and if|what if)\b", re.I)
 _GOES_WELL_WITH = re.compile(
     r"\b(go(es)? (well |nicely )?with|to go with|pairs? (well )?with|accessor(y|ies))\b", re.I
@@ -422,9 +423,10 @@ class EmbeddedBrain(BaseChatModel):
         if requested in (["product_info"], []) and d.task is None and _SWAP_OWNED.search(text):
             # "I bought a backpack but it's too small, can I get a medium instead?"
             requested = ["exchange_items"]
-        if requested == ["change_user_address"] and (
-            ent.says_default_address(text)
-            or (d.order_id is not None and re.search(r"\bits address\b", text, re.I))
+        if (
+            requested == ["change_user_address"]
+            and d.order_id is not None
+            and _TO_DEFAULT_ADDRESS.search(text)
         ):
             # "change its address to my default one": the account's address is the default; an order's is
             # what can change to it
