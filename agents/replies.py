@@ -599,6 +599,18 @@ def cancels_whole_order(order: dict[str, Any], named: list[dict[str, Any]]) -> s
     )
 
 
+def item_prices(order: dict[str, Any], items: list[dict[str, Any]]) -> str:
+    """What each named item of the order cost ('what did I pay for the kettle?')."""
+    if len(items) == 1:
+        item = items[0]
+        return (
+            f"In order {order['order_id']} you paid {money(item['price'])} for the {item['name']} "
+            f"({options_text(item['options'])})."
+        )
+    listed = "\n".join(f"- {item_text(i)}" for i in items)
+    return f"In order {order['order_id']} you paid:\n{listed}"
+
+
 def already_ships_there(order: dict[str, Any], *, last: bool = True) -> str:
     text = f"Order {order['order_id']} already ships to {address_text(order['address'])}, so there is nothing to change."
     return f"{text} {anything_else()}" if last else text

@@ -638,3 +638,20 @@ def test_help_with_an_order_finds_it_and_its_address_can_go_back_to_the_default(
     assert shown.text.startswith("Order #W9673784 is pending.")
     assert same.text.startswith("Order #W9673784 already ships to 510 Hickory Lane")
     assert "Shall I go ahead?" not in same.text
+
+
+def test_what_an_item_of_the_order_cost_is_answered_and_not_read_as_anger(bot: Assistant):
+    """'What's in order #W1?' showed the whole account; 'and what did I pay for the kettle?' read as
+    angry to the sentiment model and got 'that's not the experience we want you to have'."""
+    _, shown, kettle, backpack = talk(
+        bot,
+        "Can you tell me what's in order #W7678072?",
+        "noah.brown7922@example.com",
+        "and what did I pay for the kettle?",
+        "how about the backpack?",
+    )
+    assert shown.text.startswith("Order #W7678072 is delivered.") and "Payment methods" not in shown.text
+    assert kettle.text == (
+        "In order #W7678072 you paid $146.98 for the Electric Kettle (capacity 1L, color black, material glass)."
+    )
+    assert backpack.text.startswith("In order #W7678072 you paid $205.35 for the Backpack")

@@ -109,6 +109,8 @@ class Dialog:
     kb_first: str | None = None
     """An advice question ("it arrived damaged, what can I do?"): the knowledge base answers it if it has a
     strong match, else this task starts."""
+    last_detail: str = ""
+    """What the last reply answered about an order ('item_price': 'how about the backpack?' asks it again)."""
     kb_question: str = ""
     """The question the last reply answered from the documents ('and to a gift card?' follows up on it)."""
     task_offer: str | None = None

@@ -96,6 +96,12 @@ _HELP_WITH_ORDER = re.compile(
     r"(my|an|the|one of my)\s+(order|purchase|package|delivery)\b",
     re.I,
 )
+_ITEM_PRICE = re.compile(
+    r"\b(what did i pay|how much did i pay|how much (was|were|did) (the|my)\b|what was the price|"
+    r"(price|cost) of (the|my)\b|paid for (the|my)\b)",
+    re.I,
+)
+"""A question about what an item of the order cost ('what did I pay for the kettle?')."""
 _TO_DEFAULT_ADDRESS = re.compile(r"\bits address\b|\bto (my|the) (default|usual|home) (one|address)\b", re.I)
 _KB_FOLLOW_UP = re.compile(r"\s*(and|what about|how about|same for|also for|and for|and if|what if)\b", re.I)
 _GOES_WELL_WITH = re.compile(
@@ -277,6 +283,7 @@ class EmbeddedBrain(BaseChatModel):
     def _hear(self, d: Dialog, text: str) -> None:
         d.calls_this_turn = 0
         d.last_text = text
+        prev_detail, d.last_detail = d.last_detail, ""
         offer_open, d.person_offer_open = d.person_offer_open, False
         task_offer, d.task_offer = d.task_offer, None
         d.confirmed_now = d.declined_now = d.other_customer = d.complaint_now = False
@@ -331,6 +338,10 @@ class EmbeddedBrain(BaseChatModel):
                     and len(text.split()) >= 3
                     and d.asked != "reason"
                     and not ent.cancel_reason(text)
+                    # "what did I pay for the kettle?" reads negative to the model; a plain question
+                    # about an order's details is not anger
+                    and not _ITEM_PRICE.search(text)
+                    and not _order_details_asked(text)
                 )
             )
             and not _ABANDON.search(text)
@@ -433,6 +444,20 @@ class EmbeddedBrain(BaseChatModel):
             requested = ["change_order_address"]
         if requested == ["change_user_address"] and _ALSO_ORDER.search(text):
             requested.append("change_order_address")
+        if requested == ["account_info"] and ent.order_ids(text):
+            requested = [
+                "order_status"
+            ]  # "can you tell me what's in order #W1?": that order, not the account
+        shown = d.orders.get(d.order_id or "")
+        if (
+            d.task is None
+            and shown is not None
+            and not _CHANGE_WORDS.search(text)
+            and (_ITEM_PRICE.search(text) or (prev_detail == "item_price" and _KB_FOLLOW_UP.match(text)))
+            and cm.match_items(text, shown["items"])
+        ):
+            requested = ["order_status"]  # "what did I pay for the kettle?", then "how about the backpack?"
+            d.last_detail = prev_detail
         if not requested and d.task is None and _HELP_WITH_ORDER.search(text):
             requested = ["order_status"]  # "I need help with my order": find it first, then what about it
         if not requested and d.task is None and ent.address(text):
@@ -953,6 +978,14 @@ class EmbeddedBrain(BaseChatModel):
             d.task = task = "exchange_items"  # the order's status decides exchange vs modify
             self._take_details(d, d.task_texts.pop())  # its payment ("pay with gift card"), too
         if task == "order_status":
+            last = d.task_texts[-1] if d.task_texts else ""
+            priced = cm.match_items(last, order["items"])
+            if priced and (
+                _ITEM_PRICE.search(last) or (d.last_detail == "item_price" and _KB_FOLLOW_UP.match(last))
+            ):
+                d.finish()
+                d.last_detail = "item_price"
+                return reply(say.item_prices(order, [order["items"][n] for n in priced]))
             asked = [a for a in map(_order_details_asked, d.task_texts) if a]
             answer = say.order_details(order, asked[-1], d.user) if asked else None
             missing = order["status"] == "delivered" and any(_NOT_ARRIVED.search(t) for t in d.task_texts)
@@ -1089,12 +1122,12 @@ class EmbeddedBrain(BaseChatModel):
                         )
                     return reply(say.variant_unavailable(item))
                 return reply(say.no_such_variant(item, product))
-            named = {k for m in mentions for k in m.keys}
+            asked_keys = {k for m in mentions for k in m.keys}
             variant = product["variants"][choice.item_id]
             also = [
                 k
                 for k, v in item["options"].items()
-                if k not in named and str(variant["options"].get(k)) != str(v)
+                if k not in asked_keys and str(variant["options"].get(k)) != str(v)
             ]
             if also and d.accepted_variants.get(item["item_id"]) != choice.item_id:
                 # the exact combination is not sold and the nearest one changes something they did not ask
