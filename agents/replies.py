@@ -648,6 +648,13 @@ def policy(section_title: str, text: str) -> str:
     return f"From our policy ({section_title}):\n{text}\nIs there anything I can do for one of your orders?"
 
 
+def english_only() -> str:
+    return (
+        "Sorry, I can only read and answer English for now. Could you write your question in English? If "
+        "you'd prefer, I can also connect you with a person: just say 'human'."
+    )
+
+
 def didnt_understand() -> str:
     return f"Sorry, I didn't quite get that. I can {HELP_TOPICS}. What would you like to do?"
 

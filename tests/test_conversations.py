@@ -655,3 +655,25 @@ def test_what_an_item_of_the_order_cost_is_answered_and_not_read_as_anger(bot: A
         "In order #W7678072 you paid $146.98 for the Electric Kettle (capacity 1L, color black, material glass)."
     )
     assert backpack.text.startswith("In order #W7678072 you paid $205.35 for the Backpack")
+
+
+def test_a_hand_off_needs_a_clear_ask_and_tells_the_person_what_was_asked(bot: Assistant):
+    """'Can I get a discount code?' was guessed as a hand-off (0.25) and transferred at once; it now gets
+    what the documents have with a person offered, and the summary for that person holds the question
+    (it held only the 'yes')."""
+    first, handed = talk(bot, "can i get a discount code?", "yes")
+    assert "transfer_to_human_agents" not in [c.name for c in first.tool_calls]
+    assert "connect you with a person" in first.text
+    [transfer] = [c for c in handed.tool_calls if c.name == "transfer_to_human_agents"]
+    assert "can i get a discount code?" in transfer.args["summary"]
+    [asked] = talk(bot, "I want to speak to a manager", session="s2")
+    assert "transfer_to_human_agents" in [c.name for c in asked.tool_calls]
+
+
+def test_a_message_in_another_script_is_told_which_language_is_read(bot: Assistant):
+    """'你好，我的订单在哪里？' ("where is my order?") got the English menu as if it were off-topic."""
+    chinese, russian = talk(bot, "你好，我的订单在哪里？", "Привет, где мой заказ?")
+    for reply in (chinese, russian):
+        assert reply.text.startswith("Sorry, I can only read and answer English for now.")
+    [accented] = talk(bot, "café crème brûlée? where is my order", session="s2")
+    assert "verify your identity" in accented.text

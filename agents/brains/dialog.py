@@ -104,6 +104,8 @@ class Dialog:
     """The last reply offered a person: a plain yes now means 'hand me over'."""
     suggest_now: bool = False
     """A request was just resolved: the moment to offer a suggestion, if any."""
+    recent: list[str] = field(default_factory=list)
+    """The customer's last three messages (for the summary a person gets at a hand-off)."""
     last_text: str = ""
     """The customer's latest message."""
     kb_first: str | None = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Literal
@@ -284,6 +285,7 @@ class EmbeddedBrain(BaseChatModel):
         d.calls_this_turn = 0
         d.last_text = text
         prev_detail, d.last_detail = d.last_detail, ""
+        d.recent = [*d.recent[-2:], text[:200]]
         offer_open, d.person_offer_open = d.person_offer_open, False
         task_offer, d.task_offer = d.task_offer, None
         d.confirmed_now = d.declined_now = d.other_customer = d.complaint_now = False
@@ -296,6 +298,9 @@ class EmbeddedBrain(BaseChatModel):
                 pred = after  # (not "hello, how are you?", which stays a greeting)
         intent = pred.intent if pred.confidence >= 0.2 else "unknown"
         d.heard = intent
+        if _mostly_other_script(text):
+            d.heard = "other_language"  # "你好，我的订单在哪里？": say which language we read, don't guess
+            return
 
         was_awaiting = d.awaiting_yes
         if d.awaiting_yes:
@@ -444,6 +449,10 @@ class EmbeddedBrain(BaseChatModel):
             requested = ["change_order_address"]
         if requested == ["change_user_address"] and _ALSO_ORDER.search(text):
             requested.append("change_order_address")
+        if requested == ["human_agent"] and pred.confidence < 0.5 and not _WANTS_HUMAN.search(text):
+            # "can I get a discount code?" guessed as a hand-off at 0.25: a transfer ends the bot's part, so
+            # only a clear ask makes one; otherwise it is a question we may not answer (a person is offered)
+            requested, d.heard = [], "out_of_scope"
         if requested == ["account_info"] and ent.order_ids(text):
             requested = [
                 "order_status"
@@ -832,6 +841,9 @@ class EmbeddedBrain(BaseChatModel):
             d.start("order_status")
             d.task_texts.append(d.last_text)
             return self._decide(d)
+        if heard == "other_language":
+            _open_person_offer(d)  # a plain "yes" now hands over
+            return reply(say.english_only())
         if heard == "greet" or heard is None:
             return reply(say.greet())
         if heard == "goodbye":
@@ -1711,6 +1723,8 @@ def _offer_person_if_stuck(d: Dialog, step: Step) -> Step:
     are where a bot loses customers; a person can then take over with the whole conversation.
     """
     text = step.text or ""
+    if "connect you with a person" in text and not d.handed_off:
+        d.person_offer_open = True  # any reply that offers a person: a plain "yes" now hands over
     upset_now, d.upset_now = d.upset_now, False
     if text.startswith("Done"):
         # what they asked for was just done: the mood of the messages before it is settled, not sustained
@@ -1811,7 +1825,15 @@ def _acknowledged(step: Step) -> Step:
     return reply(f"{say.apology()} {text}")
 
 
+def _mostly_other_script(text: str) -> bool:
+    """Most letters outside the Latin script (Chinese, Cyrillic, Arabic…): the models here read English."""
+    letters = [c for c in text if c.isalpha()]
+    other = sum(1 for c in letters if not unicodedata.name(c, "LATIN").startswith("LATIN"))
+    return len(letters) >= 2 and other > len(letters) / 2
+
+
 def _summary(d: Dialog) -> str:
-    said = " | ".join(d.task_texts[-3:])[:400]
-    who = d.user_id or "unauthenticated customer"
-    return f"Customer {who} asks for a person. Last messages: {said}"
+    """For the person taking over: who, and the customer's last messages (not only the 'yes' to the offer)."""
+    said = " | ".join(d.recent[-3:])[:400]
+    who = f"Customer {d.user_id}" if d.user_id else "A customer who has not logged in"
+    return f"{who} asks for a person. Last messages: {said}"
