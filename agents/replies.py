@@ -277,13 +277,31 @@ def new_variant(item: dict[str, Any], variant: dict[str, Any]) -> str:
     )
 
 
+_YES_TO_A_VARIANT = "Would you like that one? Say yes, or tell me other options."
+_WHOLE_ORDER_NOTE = "Please note: a single item can't be cancelled, only the whole order."
+
+
+def keeps_wording(draft: str) -> str | None:
+    """Why a reply must reach the customer exactly as written (None: the reply writer may reword it).
+
+    Like a confirmation, a 'yes' to the nearest variant commits to that exact variant, and the note that a
+    cancellation takes the whole order is policy: a paraphrase that drops an option or the note would
+    make the customer agree to something else.
+    """
+    if _YES_TO_A_VARIANT in draft:
+        return "variant question"
+    if _WHOLE_ORDER_NOTE in draft:
+        return "policy note"
+    return None
+
+
 def nearest_variant(item: dict[str, Any], variant: dict[str, Any], also: list[str]) -> str:
     """The option asked for exists only with other changes: say which, and ask before going on."""
     changes = " and ".join(f"{k} {item['options'][k]} → {variant['options'][k]}" for k in also)
     return (
         f"We don't have that exact combination for your {item['name']} ({options_text(item['options'])}). "
         f"The closest in stock is {options_text(variant['options'])} ({money(variant['price'])}), which also "
-        f"changes {changes}. Would you like that one? Say yes, or tell me other options."
+        f"changes {changes}. {_YES_TO_A_VARIANT}"
     )
 
 
@@ -593,7 +611,7 @@ def cancels_whole_order(order: dict[str, Any], named: list[dict[str, Any]]) -> s
     """'Cancel the vacuum from my order': said before anything else, since the policy cancels orders whole."""
     names = " and ".join(dict.fromkeys(i["name"] for i in named))
     return (
-        f"Please note: a single item can't be cancelled, only the whole order. Cancelling order "
+        f"{_WHOLE_ORDER_NOTE} Cancelling order "
         f"{order['order_id']} cancels all {len(order['items'])} items in it, not only the {names}. If you'd "
         "rather keep the order, just say 'never mind'."
     )

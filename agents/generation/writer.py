@@ -343,9 +343,11 @@ class ReplyWriter:
         the rule while keeping its words ("Items can be returned once the order is delivered" became "To
         ensure your order is delivered, we ask that you double-check the order id…"); and an unsure
         knowledge answer, whose "not sure, the closest I found" and offer of a person must reach the
-        customer as they are.
+        customer as they are; and the other replies `keeps_wording` names (a question whose yes picks a
+        variant, a policy note).
         """
         from kefu.agents.generation.plan import plan_from_turn
+        from kefu.agents.replies import keeps_wording
 
         plan = plan_from_turn(
             draft, customer=customer, tool_calls=tool_calls, sources=sources, recommendations=recommendations
@@ -356,6 +358,9 @@ class ReplyWriter:
             return draft, {"mode": "template", "reason": "unsure knowledge answer"}
         if plan.passages:
             return draft, {"mode": "template", "reason": "answer from the documents"}
+        kept = keeps_wording(draft)
+        if kept:
+            return draft, {"mode": "template", "reason": kept}
         written = self.write(plan)
         return written.text, {"intent": plan.intent, **written.as_dict()}
 

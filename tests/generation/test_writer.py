@@ -123,6 +123,26 @@ def test_a_confirmation_request_keeps_the_templates_exact_wording() -> None:
     assert text == replies.confirm(summary) and how["mode"] == "template" and w.calls == []
 
 
+def test_a_question_whose_yes_picks_a_variant_and_a_policy_note_keep_their_wording() -> None:
+    """A yes to 'the closest in stock is …' commits to that exact variant, like a confirmation; the writer
+    (never trained on these) fell back after two tries anyway, 8 s later."""
+    order = next(
+        o for o in demo_shop_data()["orders"].values() if o["status"] == "pending" and len(o["items"]) > 1
+    )
+    item = order["items"][0]
+    variant = {"options": {**item["options"]}, "price": item["price"]}
+    key = next(iter(item["options"]))
+    variant["options"][key] = "something else"
+    question = replies.nearest_variant(item, variant, [key])
+    note = f"{replies.cancels_whole_order(order, [item])}\n\n{replies.ask_reason()}"
+    w = ScriptedWriter([])
+    for draft in (question, note):
+        text, how = w.rewrite(draft)
+        assert text == draft and how["mode"] == "template"
+    assert w.calls == []
+    assert replies.keeps_wording(replies.order_status(order)) is None
+
+
 def test_an_unsure_knowledge_answer_keeps_its_hedge_and_offer_of_a_person() -> None:
     passage = {
         "source_id": "faq.json#shipping-when",
