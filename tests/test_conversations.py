@@ -677,3 +677,19 @@ def test_a_message_in_another_script_is_told_which_language_is_read(bot: Assista
         assert reply.text.startswith("Sorry, I can only read and answer English for now.")
     [accented] = talk(bot, "café crème brûlée? where is my order", session="s2")
     assert "verify your identity" in accented.text
+
+
+def test_naming_an_item_of_another_order_moves_to_that_order(bot: Assistant):
+    """After the patio umbrella's processed order, 'what about the dumbbells, can I cancel those?' was
+    answered about the umbrella's order again ('processed, so it can no longer be cancelled')."""
+    *_, cannot, dumbbells = talk(
+        bot,
+        "when will my patio umbrella arrive?",
+        "liam.li8523@example.com",
+        "can I still cancel it?",
+        "ok what about the dumbbells, can I cancel those?",
+    )
+    assert cannot.text.startswith("Order #W4931754 is processed, so it can no longer be cancelled")
+    assert "#W4931754" not in dumbbells.text and "reason for the cancellation" in dumbbells.text
+    confirm = bot.respond("no longer needed", session_id="s1")
+    assert "Cancel order #W1130240 (Dumbbell Set" in confirm.text

@@ -514,6 +514,17 @@ class EmbeddedBrain(BaseChatModel):
         oids = ent.order_ids(text)
         if not oids and _OTHER_ORDER.search(text):
             d.order_id = None  # "my other order": not the one we just talked about
+        elif (
+            not oids and d.order_id in d.orders and d.user is not None and d.asked not in ("items", "options")
+        ):
+            # "what about the dumbbells, can I cancel those?" after the umbrella's order: the dumbbells'
+            focus = d.orders[d.order_id or ""]
+            if not cm.match_items(text, focus["items"]):
+                others = [
+                    o for oid, o in d.orders.items() if oid != d.order_id and cm.match_items(text, o["items"])
+                ]
+                if others:
+                    d.order_id = others[0]["order_id"] if len(others) == 1 else None
         if oids and oids[0] != d.order_id:
             d.order_id = oids[0]
             d.asked = None if d.asked == "order" else d.asked
