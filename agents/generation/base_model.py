@@ -148,13 +148,21 @@ def load_model(
 
     from kefu.agents.generation.attention import use_grouped_attention
 
+    # Everything is read from local folders; these make sure no library tries the hub anyway (peft asks
+    # the hub for a missing adapter folder, with retries, even with local_files_only).
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    if adapter is not None and not (Path(adapter).expanduser() / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"{adapter} is not a local LoRA adapter folder (no adapter_config.json)")
     base = resolve_base(path, cache_dir)
     tok = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(str(base), local_files_only=True, dtype=torch.float32)
     if adapter is not None:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, str(adapter), local_files_only=True).merge_and_unload()
+        model = PeftModel.from_pretrained(
+            model, str(Path(adapter).expanduser()), local_files_only=True
+        ).merge_and_unload()
     model = model.to(getattr(torch, resolve_precision(dtype, device)))
     model.eval()
     standard_strides_into_lm_head(model)

@@ -30,3 +30,22 @@ def test_loading_the_adapter_merges_it_into_the_base_weights() -> None:
         dict(base.named_parameters())["model.norm.weight"],
         dict(tuned.named_parameters())["model.norm.weight"],
     )
+
+
+def test_an_adapter_path_that_is_not_a_local_folder_fails_at_once_without_asking_the_hub(
+    tmp_path, monkeypatch
+) -> None:
+    """A typo in `generator.adapter` ('builtin' passed on unresolved, a missing folder) made peft ask the
+    hub for it, with five retries over about 25 s, before failing."""
+    import socket
+
+    import pytest
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for wrong in ("builtin", tmp_path / "no-such-adapter"):
+        with pytest.raises(FileNotFoundError, match="not a local LoRA adapter folder"):
+            load_model(adapter=wrong)
