@@ -183,3 +183,24 @@ def test_a_question_about_any_order_is_answered_before_a_login_is_asked(bot: Ass
     assert "verify your identity" not in general.text
     mine = bot.respond("can I cancel my order?", session_id="s2")
     assert "verify your identity" in mine.text
+
+
+def test_a_guessed_task_the_documents_cannot_answer_does_not_ask_for_a_login(bot: Assistant):
+    """'What are your opening hours?' was guessed as account info (0.30): with no strong answer in the
+    documents the bot started that task and asked for an email, then asked again for every message,
+    'ok thanks bye' included; and 'ok thanks bye' after a person was offered must not hand over."""
+    hours, phone, bye = (
+        bot.respond(t, session_id="s1")
+        for t in ("what are your opening hours?", "is there a phone line?", "ok thanks bye")
+    )
+    assert "verify your identity" not in hours.text
+    assert "connect you with a person" in phone.text
+    assert "transfer_to_human_agents" not in [c.name for c in bye.tool_calls]
+    assert bye.text.startswith("You're welcome!")
+
+
+def test_a_goodbye_while_a_login_is_asked_ends_the_task(bot: Assistant):
+    asked = bot.respond("I want to return something", session_id="s1")
+    assert "verify your identity" in asked.text
+    bye = bot.respond("ok thanks bye", session_id="s1")
+    assert "verify your identity" not in bye.text and bye.text.startswith("You're welcome!")

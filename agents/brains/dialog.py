@@ -108,6 +108,8 @@ class Dialog:
     """The customer's last three messages (for the summary a person gets at a hand-off)."""
     last_text: str = ""
     """The customer's latest message."""
+    kb_first_guess: bool = False
+    """The task in `kb_first` was only a guess of the classifier: without a strong answer it does not start."""
     kb_first: str | None = None
     """An advice question ("it arrived damaged, what can I do?"): the knowledge base answers it if it has a
     strong match, else this task starts."""

@@ -91,6 +91,7 @@ _ABOUT_ANY_ORDER = re.compile(
     r"something|anything)\b.*\?\s*$",
     re.I,
 )
+_FIRST_PERSON = re.compile(r"\b(i|me|my|mine|myself|i'?m|i'?ve|i'?d)\b", re.I)
 _MINE = re.compile(r"\b(my|mine|i'?ve|i have|i bought|i ordered|i got)\b", re.I)
 _HELP_WITH_ORDER = re.compile(
     r"\b(help|problem|issue|question|trouble|something wrong)\b[\w ]{0,15}\b(with|about|regarding|on)\s+"
@@ -104,6 +105,10 @@ _ITEM_PRICE = re.compile(
 )
 """A question about what an item of the order cost ('what did I pay for the kettle?')."""
 _TO_DEFAULT_ADDRESS = re.compile(r"\bits address\b|\bto (my|the) (default|usual|home) (one|address)\b", re.I)
+_SIGNS_OFF = re.compile(
+    r"\b(thanks|thank you|thx|bye|goodbye|that'?s all|i'?m (good|fine|ok)|no need)\b", re.I
+)
+"""'Ok thanks bye' after a person was offered: not a yes to the offer."""
 _KB_FOLLOW_UP = re.compile(r"\s*(and|what about|how about|same for|also for|and for|and if|what if)\b", re.I)
 _GOES_WELL_WITH = re.compile(
     r"\b(go(es)? (well |nicely )?with|to go with|pairs? (well )?with|accessor(y|ies))\b", re.I
@@ -302,6 +307,20 @@ class EmbeddedBrain(BaseChatModel):
             d.heard = "other_language"  # "你好，我的订单在哪里？": say which language we read, don't guess
             return
 
+        if (
+            intent == "goodbye"
+            and pred.confidence >= 0.8
+            and d.task is not None
+            and not d.awaiting_yes
+            and not _has_details(text)
+            and not ent.order_ids(text)
+        ):
+            # "ok thanks bye" while we wait for a login or a detail: the customer is leaving; nothing was
+            # changed, so the task is dropped and we say goodbye instead of asking again
+            d.queue.clear()
+            d.order_queue = []
+            d.finish()
+            return
         was_awaiting = d.awaiting_yes
         if d.awaiting_yes:
             d.awaiting_yes = False
@@ -414,8 +433,21 @@ class EmbeddedBrain(BaseChatModel):
             # data safe?" read as order status at 0.24): the shop's documents may answer it; else the
             # task starts.
             d.kb_first = requested[0]
+            # only a guess ("what are your opening hours?" as account info at 0.30), with no word of the
+            # task and nothing of theirs: if the documents have no strong answer, say so rather than start
+            # the task and ask for a login
+            d.kb_first_guess = (
+                pred.confidence < WEAK_TASK
+                and not _TASK_WORDS.get(d.kb_first, _NEVER).search(text)
+                # about themselves ("a rundown of all my orders", "what card did I pay with?"): the task
+                and not _FIRST_PERSON.search(text)
+                and d.user is None  # (logged in, starting the task asks nothing of them)
+            )
             requested = ["policy_question"]
-        if _WANTS_HUMAN.search(text) or (offer_open and _starts_with_yes(text) and not d.awaiting_yes):
+        takes_offer = (
+            offer_open and _starts_with_yes(text) and not d.awaiting_yes and not _SIGNS_OFF.search(text)
+        )
+        if _WANTS_HUMAN.search(text) or takes_offer:
             requested = ["human_agent"]  # asked for a person: that wins over anything else in the message
             d.asked = None
             if d.task != "human_agent":
@@ -700,8 +732,11 @@ class EmbeddedBrain(BaseChatModel):
                 # no product named and no sure answer in the documents: what we sell
                 d.finish()
                 return say.product_unknown(d.product_types or {})
-            if task not in (None, "product_info") and not (
-                found and found[0].get("score", 0.0) >= KB_FIRST_SCORE
+            guess, d.kb_first_guess = d.kb_first_guess, False
+            if (
+                task not in (None, "product_info")
+                and not (found and found[0].get("score", 0.0) >= KB_FIRST_SCORE)
+                and not guess
             ):
                 # no strong answer in the documents: do what the message asked, with its details
                 d.start(task)
