@@ -634,6 +634,10 @@ def already_ships_there(order: dict[str, Any], *, last: bool = True) -> str:
     return f"{text} {anything_else()}" if last else text
 
 
+def orders_follow() -> str:
+    return "Sure: once your account's address is changed, I'll change the address of your pending orders too."
+
+
 def one_at_a_time(order_ids: list[str]) -> str:
     """Several orders for the same change: each is confirmed on its own."""
     return f"I'll do that for {len(order_ids)} orders ({', '.join(order_ids)}), one at a time."

@@ -693,3 +693,20 @@ def test_naming_an_item_of_another_order_moves_to_that_order(bot: Assistant):
     assert "#W4931754" not in dumbbells.text and "reason for the cancellation" in dumbbells.text
     confirm = bot.respond("no longer needed", session_id="s1")
     assert "Cancel order #W1130240 (Dumbbell Set" in confirm.text
+
+
+def test_orders_asked_for_at_the_account_address_confirmation_follow_it(bot: Assistant, store: OrderStore):
+    """'Also update my pending orders to it' at the account address's confirmation was ignored (the same
+    confirmation again); now the pending order follows, with the same address, confirmed on its own."""
+    *_, again, account_done, order_done = talk(
+        bot,
+        "I'd like to update my default address to 77 Pine Rd, Boston MA 02115",
+        "harper.ahmed7911@example.com",
+        "also update my pending orders to it",
+        "yes",
+        "yes",
+    )
+    assert again.text.startswith("Sure: once your account's address is changed")
+    assert "Ship order #W7857572 to 77 Pine Rd, Boston, MA 02115" in account_done.text
+    assert order_done.text.startswith("Done: order #W7857572 will now ship to 77 Pine Rd")
+    assert store.order_details("#W7857572", customer_id=None)["address"]["zip"] == "02115"

@@ -80,8 +80,11 @@ _GOES_WITH = re.compile(
     re.I,
 )
 _WHOLE_ORDER_TASKS = ("cancel_order", "change_order_address", "change_order_payment")
+_ORDERS_TOO = re.compile(
+    r"\b(also|too|as well|and)\b.*\b(pending |open )?orders?\b|\borders?\b.*\b(too|as well)\b", re.I
+)
 _ALL_ORDERS = re.compile(
-    r"\b(all|every|each|both)\b[\w ]{0,20}\borders?\b|\b(all|both|each) of (them|those|these|the orders)\b|"
+    r"(?<!of )\bmy (pending|open) orders\b|\b(all|every|each|both)\b[\w ]{0,20}\borders?\b|\b(all|both|each) of (them|those|these|the orders)\b|"
     r"\b(all|both) (three|four|five|two)\b|^\W*(yes\W+)?(all|both)\W*$",
     re.I,
 )
@@ -481,6 +484,17 @@ class EmbeddedBrain(BaseChatModel):
             requested = ["change_order_address"]
         if requested == ["change_user_address"] and _ALSO_ORDER.search(text):
             requested.append("change_order_address")
+        if (
+            was_awaiting
+            and d.task == "change_user_address"
+            and _ORDERS_TOO.search(text)
+            and "change_order_address" not in d.queue
+        ):
+            # "also update my pending orders to it" at the account address's confirmation: the orders
+            # follow once that is done (with the same address), and the confirmation is asked again
+            d.queue.append("change_order_address")
+            d.preface = say.orders_follow()
+            requested = []
         if requested == ["human_agent"] and pred.confidence < 0.5 and not _WANTS_HUMAN.search(text):
             # "can I get a discount code?" guessed as a hand-off at 0.25: a transfer ends the bot's part, so
             # only a clear ask makes one; otherwise it is a question we may not answer (a person is offered)
