@@ -1094,13 +1094,13 @@ class EmbeddedBrain(BaseChatModel):
             return reply(refused)
         if task == "cancel_order":
             if d.reason is None and d.asked != "reason":
-                named = self._items(d, order) if len({i["item_id"] for i in order["items"]}) > 1 else []
+                to_cancel = self._items(d, order) if len({i["item_id"] for i in order["items"]}) > 1 else []
                 if (
-                    named
-                    and len(named) < len(order["items"])
+                    to_cancel
+                    and len(to_cancel) < len(order["items"])
                     and not ent.mentions_all(" ".join(d.task_texts))
                 ):
-                    d.preface = f"{d.preface}\n{say.cancels_whole_order(order, named)}".strip()
+                    d.preface = f"{d.preface}\n{say.cancels_whole_order(order, to_cancel)}".strip()
             if d.reason is None:
                 d.asked = "reason"
                 return reply(say.ask_reason())
