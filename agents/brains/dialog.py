@@ -113,8 +113,8 @@ class Dialog:
     kb_first: str | None = None
     """An advice question ("it arrived damaged, what can I do?"): the knowledge base answers it if it has a
     strong match, else this task starts."""
-    last_detail: str = ""
-    """What the last reply answered about an order ('item_price': 'how about the backpack?' asks it again)."""
+    item_price_answered: bool = False
+    """The last reply said what an item of the order cost ('how about the backpack?' asks it again)."""
     kb_question: str = ""
     """The question the last reply answered from the documents ('and to a gift card?' follows up on it)."""
     task_offer: str | None = None
@@ -156,6 +156,12 @@ class Dialog:
         self.plugin_args = {}
         self.offered_variants = {}
         self.accepted_variants = {}
+
+    def drop_requests(self) -> None:
+        """Forget every request still queued ("never mind", "ok thanks bye"): nothing of them was done."""
+        self.queue.clear()
+        self.order_queue = []
+        self.order_texts = {}
 
     def finish(self) -> None:
         """End the current task; go on with the next order for the same task, or the next request."""

@@ -74,18 +74,14 @@ _ASKS_SUGGESTION = re.compile(
     r"similar (to|products?|items?)|you might have|ideas? for a gift|gift ideas?)\b",
     re.I,
 )
-_GOES_WITH = re.compile(
-    r"\b(what else|anything else|something else|else (would|do|could|can) you|go(es)? (well )?with|"
-    r"to go with|pair(s|ed)? with|match(es)?|accessor(y|ies)|for (it|them|that|this)|also need|as well)\b",
-    re.I,
-)
 _WHOLE_ORDER_TASKS = ("cancel_order", "change_order_address", "change_order_payment")
 _ORDERS_TOO = re.compile(
     r"\b(also|too|as well|and)\b.*\b(pending |open )?orders?\b|\borders?\b.*\b(too|as well)\b", re.I
 )
 _ALL_ORDERS = re.compile(
-    r"(?<!of )\bmy (pending|open) orders\b|\b(all|every|each|both)\b[\w ]{0,20}\borders?\b|\b(all|both|each) of (them|those|these|the orders)\b|"
-    r"\b(all|both) (three|four|five|two)\b|^\W*(yes\W+)?(all|both)\W*$",
+    r"(?<!of )\bmy (pending|open) orders\b|\b(all|every|each|both)\b[\w ]{0,20}\borders?\b|"
+    r"\b(all|both|each) of (them|those|these|the orders)\b|\b(all|both) (three|four|five|two)\b|"
+    r"^\W*(yes\W+)?(all|both)\W*$",
     re.I,
 )
 # "Can I cancel an order that has shipped?": how things work, asked about any order, not about theirs
@@ -114,8 +110,15 @@ _SIGNS_OFF = re.compile(
 """'Ok thanks bye' after a person was offered: not a yes to the offer."""
 _KB_FOLLOW_UP = re.compile(r"\s*(and|what about|how about|same for|also for|and for|and if|what if)\b", re.I)
 _GOES_WELL_WITH = re.compile(
-    r"\b(go(es)? (well |nicely )?with|to go with|pairs? (well )?with|accessor(y|ies))\b", re.I
+    r"\b(go(es)? (well |nicely )?with|to go with|pair(s|ed)? (well )?with|accessor(y|ies))\b", re.I
 )
+"""'What would go well with it?': suggestions for the product just shown, even unasked for by name."""
+_GOES_WITH = re.compile(
+    rf"{_GOES_WELL_WITH.pattern}|\b(what else|anything else|something else|else (would|do|could|can) you|"
+    r"match(es)?|for (it|them|that|this)|also need|as well)\b",
+    re.I,
+)
+"""Looser: 'what else would you recommend for hiking?' once a suggestion was asked for."""
 _SIMILAR = re.compile(r"\b(similar|like (the|my|a|an)|alternatives?|instead of|other than)\b", re.I)
 _WANTS_HUMAN = re.compile(
     r"\b((talk|speak|chat) (to|with) (a |an |your )?(real |actual |live )?(human|person|manager|supervisor|agent|"
@@ -292,7 +295,7 @@ class EmbeddedBrain(BaseChatModel):
     def _hear(self, d: Dialog, text: str) -> None:
         d.calls_this_turn = 0
         d.last_text = text
-        prev_detail, d.last_detail = d.last_detail, ""
+        after_price, d.item_price_answered = d.item_price_answered, False
         d.recent = [*d.recent[-2:], text[:200]]
         offer_open, d.person_offer_open = d.person_offer_open, False
         task_offer, d.task_offer = d.task_offer, None
@@ -320,8 +323,7 @@ class EmbeddedBrain(BaseChatModel):
         ):
             # "ok thanks bye" while we wait for a login or a detail: the customer is leaving; nothing was
             # changed, so the task is dropped and we say goodbye instead of asking again
-            d.queue.clear()
-            d.order_queue = []
+            d.drop_requests()
             d.finish()
             return
         was_awaiting = d.awaiting_yes
@@ -500,19 +502,17 @@ class EmbeddedBrain(BaseChatModel):
             # only a clear ask makes one; otherwise it is a question we may not answer (a person is offered)
             requested, d.heard = [], "out_of_scope"
         if requested == ["account_info"] and ent.order_ids(text):
-            requested = [
-                "order_status"
-            ]  # "can you tell me what's in order #W1?": that order, not the account
+            requested = ["order_status"]  # "what's in order #W1?": that order, not the account
         shown = d.orders.get(d.order_id or "")
         if (
             d.task is None
             and shown is not None
             and not _CHANGE_WORDS.search(text)
-            and (_ITEM_PRICE.search(text) or (prev_detail == "item_price" and _KB_FOLLOW_UP.match(text)))
+            and _asks_item_price(text, after_price)
             and cm.match_items(text, shown["items"])
         ):
             requested = ["order_status"]  # "what did I pay for the kettle?", then "how about the backpack?"
-            d.last_detail = prev_detail
+            d.item_price_answered = after_price  # (read again when the order task answers it)
         if not requested and d.task is None and _HELP_WITH_ORDER.search(text):
             requested = ["order_status"]  # "I need help with my order": find it first, then what about it
         if not requested and d.task is None and ent.address(text):
@@ -551,9 +551,7 @@ class EmbeddedBrain(BaseChatModel):
             if d.task in d.queue:
                 d.queue.remove(d.task)
         elif d.task is not None and _abandons(text):
-            d.queue.clear()
-            d.order_queue = []
-            d.order_texts = {}
+            d.drop_requests()
             d.declined_now = True  # nothing was changed: say so and ask what else
             return
 
@@ -1052,11 +1050,9 @@ class EmbeddedBrain(BaseChatModel):
         if task == "order_status":
             last = d.task_texts[-1] if d.task_texts else ""
             priced = cm.match_items(last, order["items"])
-            if priced and (
-                _ITEM_PRICE.search(last) or (d.last_detail == "item_price" and _KB_FOLLOW_UP.match(last))
-            ):
+            if priced and _asks_item_price(last, d.item_price_answered):
                 d.finish()
-                d.last_detail = "item_price"
+                d.item_price_answered = True
                 return reply(say.item_prices(order, [order["items"][n] for n in priced]))
             asked = [a for a in map(_order_details_asked, d.task_texts) if a]
             answer = say.order_details(order, asked[-1], d.user) if asked else None
@@ -1883,6 +1879,11 @@ def _acknowledged(step: Step) -> Step:
     if "sorry" in text[:80].lower():
         return step
     return reply(f"{say.apology()} {text}")
+
+
+def _asks_item_price(text: str, after_price: bool) -> bool:
+    """'What did I pay for the kettle?', or 'how about the backpack?' right after such an answer."""
+    return bool(_ITEM_PRICE.search(text) or (after_price and _KB_FOLLOW_UP.match(text)))
 
 
 def _mostly_other_script(text: str) -> bool:
