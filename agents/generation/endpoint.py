@@ -20,7 +20,11 @@ class EndpointWriter(ReplyWriter):
         self.base_url = base_url.rstrip("/")
         self.api_key = os.environ.get(api_key_env, "not-needed")
 
-    def generate_batch(self, plans: list[ReplyPlan], *, sample: bool = False) -> list[tuple[str, int]]:
+    def generate_batch(
+        self, plans: list[ReplyPlan], *, sample: bool = False, retry: bool = False
+    ) -> list[tuple[str, int]]:
+        """One request per plan. A retry is sampled: chat completions have no portable way to give
+        the reply's opening, as the local writer's retry does."""
         import httpx
 
         out = []
@@ -32,7 +36,7 @@ class EndpointWriter(ReplyWriter):
                     "model": self.endpoint_model,
                     "messages": build_messages(plan),
                     "max_tokens": self.max_new_tokens,
-                    "temperature": 0.7 if sample else 0.0,
+                    "temperature": 0.7 if sample or retry else 0.0,
                 },
                 timeout=60,
             )

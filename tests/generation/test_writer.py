@@ -7,6 +7,7 @@ import threading
 
 from kefu.agents import replies
 from kefu.agents.generation import ReplyPlan, ReplyWriter, plan_from_turn
+from kefu.agents.generation.writer import RETRY_OPENING_WORDS, retry_opening
 from kefu.reply import ToolCallRecord
 from kefu.tools.orders.loader import demo_shop_data
 
@@ -20,15 +21,17 @@ def _status_plan() -> ReplyPlan:
 
 
 class ScriptedWriter(ReplyWriter):
-    """A writer whose 'model' answers from a list: greedy first, then sampled."""
+    """A writer whose 'model' answers from a list: the first try, then the retry."""
 
     def __init__(self, answers: list[str], *, require_facts: bool = False) -> None:
         super().__init__(None, None, require_facts=require_facts)
         self.answers = answers
         self.calls: list[bool] = []
 
-    def generate_batch(self, plans: list[ReplyPlan], *, sample: bool = False) -> list[tuple[str, int]]:
-        self.calls.append(sample)
+    def generate_batch(
+        self, plans: list[ReplyPlan], *, sample: bool = False, retry: bool = False
+    ) -> list[tuple[str, int]]:
+        self.calls.append(retry)
         return [(self.answers.pop(0), 10) for _ in plans]
 
 
@@ -76,9 +79,11 @@ def test_concurrent_writes_share_one_generate_call(tuned: ReplyWriter) -> None:
     calls: list[int] = []
     original = tuned.generate_batch
 
-    def counting(plans: list[ReplyPlan], *, sample: bool = False) -> list[tuple[str, int]]:
+    def counting(
+        plans: list[ReplyPlan], *, sample: bool = False, retry: bool = False
+    ) -> list[tuple[str, int]]:
         calls.append(len(plans))
-        return original(plans, sample=sample)
+        return original(plans, sample=sample, retry=retry)
 
     tuned.generate_batch = counting  # type: ignore[method-assign]
     tuned.batch_window_s = 0.2
@@ -93,6 +98,23 @@ def test_concurrent_writes_share_one_generate_call(tuned: ReplyWriter) -> None:
         del tuned.generate_batch
         tuned.batch_window_s = 0.008
     assert len(outs) == 4 and calls[0] == 4
+
+
+def test_the_retry_starts_from_the_drafts_opening(tuned: ReplyWriter) -> None:
+    """The usual first-try failure is an opening that drops its fact ("I see your order is pending", no
+    id): the second try is given the draft's first words, alone (with prompt lookup) and in a batch."""
+    plan = _status_plan()
+    opening = retry_opening(plan)
+    assert opening.startswith("Order #W") and len(opening.split()) == RETRY_OPENING_WORDS
+    [(alone, n)] = tuned.generate_batch([plan], retry=True)
+    batched = tuned.generate_batch([plan, _status_plan()], retry=True)
+    assert alone.startswith(opening) and len(alone) > len(opening) and n > 0
+    assert all(text.startswith(opening) for text, _ in batched)
+
+
+def test_the_opening_keeps_the_drafts_line_breaks() -> None:
+    plan = ReplyPlan(intent="order_status", draft="Order #W1234567 is delivered.\nItems:\n- Kettle – $9.99")
+    assert retry_opening(plan) == "Order #W1234567 is delivered.\nItems:\n-"
 
 
 def test_streaming_sends_checked_pieces_as_they_come(tuned: ReplyWriter) -> None:

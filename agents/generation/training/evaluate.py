@@ -68,14 +68,15 @@ def score(writer: ReplyWriter, pairs: list[Pair], name: str) -> ModelScores:
     for i in range(0, len(plans), writer.max_batch):
         raw += writer.generate_batch(plans[i : i + writer.max_batch])
     s.raw = [t for t, _ in raw]
-    # the checked path reuses the first attempt: regenerate (sampled, batched) only where it failed
+    # the checked path reuses the first attempt: regenerate (from the draft's opening, batched) only
+    # where it failed, as `write_many` does
     firsts = [writer._check(text, p.plan) for text, p in zip(s.raw, pairs, strict=True)]
     retry = [i for i, (text, g) in enumerate(zip(s.raw, firsts, strict=True)) if not (text and g.ok)]
     again: dict[int, str] = {}
     for k in range(0, len(retry), writer.max_batch):
         chunk = retry[k : k + writer.max_batch]
         for i, (text, _) in zip(
-            chunk, writer.generate_batch([plans[i] for i in chunk], sample=True), strict=True
+            chunk, writer.generate_batch([plans[i] for i in chunk], retry=True), strict=True
         ):
             again[i] = text
     for i, pair in enumerate(pairs):
