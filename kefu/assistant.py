@@ -239,7 +239,7 @@ class Assistant:
         generation: dict[str, Any] = {}
         if self.writer is not None and final is not None:  # the model rewrites the template from the plan
             reply_text, generation = self.writer.rewrite(
-                reply_text, customer=text, tool_calls=records, sources=_sources(records)
+                reply_text, customer=text, tool_calls=records, sources=_sources(records, reply_text)
             )
         verdicts: list[dict[str, Any]] = []
         if self.safety is not None:
@@ -270,7 +270,7 @@ class Assistant:
             session_id=session_id,
             tool_calls=records,
             recommendations=recommendations,
-            sources=_sources(records),
+            sources=_sources(records, reply_text),
             safety=verdicts,
             generation=generation,
             intent=turn_intent(records, final),
@@ -495,14 +495,22 @@ def _text(m: BaseMessage) -> str:
     return m.content if isinstance(m.content, str) else str(m.text)
 
 
-def _sources(records: list[ToolCallRecord]) -> list[dict[str, Any]]:
-    """Knowledge passages the turn retrieved: what the answer may cite."""
-    out: list[dict[str, Any]] = []
+def _sources(records: list[ToolCallRecord], reply: str = "") -> list[dict[str, Any]]:
+    """Knowledge passages the turn retrieved: what the answer may cite, the passages the reply quotes
+    first (a follow-up can be answered from the second passage found, when the first was the answer the
+    customer had just read)."""
+    found: list[tuple[bool, dict[str, Any]]] = []
     for r in records:
         if r.name == "search_knowledge" and r.result:
             for p in json.loads(r.result).get("passages", []):
-                out.append({k: p[k] for k in ("source_id", "source", "heading", "snippet", "score")})
-    return out
+                opening = " ".join(str(p.get("text", "")).split())[:40]
+                found.append(
+                    (
+                        bool(opening) and opening in " ".join(reply.split()),
+                        {k: p[k] for k in ("source_id", "source", "heading", "snippet", "score")},
+                    )
+                )
+    return [p for quoted, p in found if quoted] + [p for quoted, p in found if not quoted]
 
 
 def _tool_records(messages: list[BaseMessage]) -> list[ToolCallRecord]:

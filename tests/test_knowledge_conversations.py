@@ -175,6 +175,24 @@ def test_a_short_follow_up_to_an_answer_is_read_with_the_question_it_follows(bot
     assert "search_knowledge" not in [c.name for c in task.tool_calls]
 
 
+def test_a_follow_up_about_something_else_does_not_get_the_same_answer_again(bot: Assistant):
+    """'What about exchanges?' after the answer on returns was searched together with the returns
+    question, and the returns answer came first again. A passage already quoted that does not mention
+    what the follow-up asks about gives way to the next one that does; with none, the follow-up is
+    searched on its own, never answered with the passage the customer just read."""
+    returns = bot.respond("how do I return an item?", session_id="s1")
+    exchanges = bot.respond("what about exchanges?", session_id="s1")
+    other = bot.respond("and how about a different product?", session_id="s1")
+    assert returns.sources[0]["source_id"] == "faq.json#return-how"
+    assert exchanges.sources[0]["source_id"] == "faq.json#exchange-how"
+    assert "Exchanges are for delivered orders" in exchanges.text
+    assert other.sources[0]["source_id"] == "faq.json#exchange-different-product"
+    cancel = bot.respond("can I cancel an order that has already shipped?", session_id="s2")
+    after = bot.respond("and what about exchanges?", session_id="s2")
+    assert after.sources and after.sources[0]["source_id"] != cancel.sources[0]["source_id"]
+    assert "exchange" in after.text.lower()
+
+
 def test_a_question_about_any_order_is_answered_before_a_login_is_asked(bot: Assistant):
     """'Can I cancel an order that has shipped?' asks how things work; it used to start a cancellation
     and ask for the customer's email. 'Can I cancel my order?' still starts one."""

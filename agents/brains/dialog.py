@@ -117,6 +117,11 @@ class Dialog:
     """The last reply said what an item of the order cost ('how about the backpack?' asks it again)."""
     kb_question: str = ""
     """The question the last reply answered from the documents ('and to a gift card?' follows up on it)."""
+    kb_answered: list[str] = field(default_factory=list)
+    """Source ids of the passages quoted for that question and its follow-ups: a follow-up that gets one
+    of them again is asking about something else ('what about exchanges?' after the answer on returns)."""
+    kb_follow_up: bool = False
+    """The knowledge search under way was for a follow-up, searched together with `kb_question`."""
     task_offer: str | None = None
     """The last reply answered how a task works from the documents and offered to do it: a plain yes now
     starts this task."""

@@ -32,7 +32,7 @@ from kefu.agents.nlu import catalog_match as cm
 from kefu.agents.nlu import entities as ent
 from kefu.agents.nlu.intents import IntentClassifier, load_examples
 from kefu.agents.nlu.sentiment import is_upset, read_sentiment
-from kefu.agents.policy_notes import best_section
+from kefu.agents.policy_notes import best_section, content_words
 from kefu.tools.plugins import ToolSpec
 
 STATE_KEY = "kefu_dialog"
@@ -409,6 +409,7 @@ class EmbeddedBrain(BaseChatModel):
             # the same question about something else, searched with the question it follows
             requested = ["policy_question"]
             d.kb_question = follow_up  # (a chain of follow-ups stays on the question that began it)
+            d.kb_follow_up = True
             text = f"{follow_up} {text}"
         if requested and requested[0] in _DETAIL_WRITES and _asks_about_a_detail(text):
             requested = ["order_status"]  # "where is #W1 being shipped to?" asks, it does not change
@@ -740,6 +741,21 @@ class EmbeddedBrain(BaseChatModel):
             found = result.get("passages", [])
             task, d.kb_first = d.kb_first, None
             sure = bool(found) and result.get("confident", True)
+            follow_up, d.kb_follow_up = d.kb_follow_up, False
+            if follow_up and found and _answered_already(found[0], d.kb_answered, d.last_text):
+                # "what about exchanges?" after the answer on returns: searched together with that
+                # question, the same passage comes first again, which the customer has read and which
+                # does not mention exchanges. The next passage that does is the answer; with none,
+                # the follow-up is searched on its own.
+                found = [
+                    p for p in found[1:] if not _answered_already(p, [str(p.get("source_id"))], d.last_text)
+                ]
+                if not found:
+                    d.kb_question = ""
+                    d.task_texts = [d.last_text]
+                    return None
+                sure = bool(found[0].get("confident", True))
+                result = {**result, "confident": sure}
             if task == "product_info" and not sure:
                 # no product named and no sure answer in the documents: what we sell
                 d.finish()
@@ -760,6 +776,8 @@ class EmbeddedBrain(BaseChatModel):
                 d.kb_question = ""
             elif not d.kb_question:
                 d.kb_question = str(args.get("query", ""))  # what "and for X?" follows up on
+            if found:
+                d.kb_answered = [*(d.kb_answered if follow_up else []), str(found[0].get("source_id", ""))]
             fallback, d.kb_fallback = d.kb_fallback, False
             if task in ACCOUNT_TASKS and found and sure:
                 # a strong answer to how a task works: say it, and offer to do it ("yes" starts it)
@@ -1879,6 +1897,20 @@ def _acknowledged(step: Step) -> Step:
     if "sorry" in text[:80].lower():
         return step
     return reply(f"{say.apology()} {text}")
+
+
+def _answered_already(passage: dict[str, Any], answered: list[str], follow_up: str) -> bool:
+    """A passage already quoted comes up again for a follow-up that asks about something it does not
+    mention ("what about exchanges?" after the answer on returns; "and to a gift card?" after a refund
+    answer that covers gift cards is answered by it, so it stays)."""
+    if passage.get("source_id") not in answered:
+        return False
+    while m := _KB_FOLLOW_UP.match(follow_up):  # "and what about …": the words after the lead-in
+        follow_up = follow_up[m.end() :]
+    asked = {w for w in content_words(follow_up) if len(w) > 2}
+    return bool(asked) and not asked <= content_words(
+        f"{passage.get('question') or ''} {passage.get('text', '')}"
+    )
 
 
 def _asks_item_price(text: str, after_price: bool) -> bool:
