@@ -370,19 +370,26 @@ def variant_unavailable(item: dict[str, Any], *, offer: bool = True) -> str:
     return base + (" Would you like a different option?" if offer else "")
 
 
-def suggestions(found: list[dict[str, Any]], kind: str) -> str:
+def suggestions(found: list[dict[str, Any]], kind: str, max_price: float | None = None) -> str:
     from kefu.tools.recommend import suggestion_line
 
     lines = "\n".join(f"- {suggestion_line(e)}" for e in found)
+    within = f" under {money(max_price)}" if max_price is not None else ""
     if kind == "alternatives":
-        return f"These options are available now:\n{lines}\nWould you like one of them instead?"
+        return f"These options{within} are available now:\n{lines}\nWould you like one of them instead?"
     if kind == "similar":
-        return f"Customers who bought that also liked:\n{lines}"
+        return f"Customers who bought that also liked{within and ','}{within}:\n{lines}"
+    if within:
+        return f"Here's what I'd suggest{within}:\n{lines}"
     return f"You might also like:\n{lines}"
 
 
 def no_suggestions() -> str:
     return "I don't have a good suggestion for that right now. " + anything_else()
+
+
+def nothing_within(max_price: float) -> str:
+    return f"I couldn't find anything to suggest under {money(max_price)} right now. " + anything_else()
 
 
 def no_such_variant(item: dict[str, Any], product: dict[str, Any]) -> str:

@@ -222,6 +222,9 @@ class Recommender:
             return []
         blocked = state.catalog.blocked(unavailable, exclude_categories)
         blocked[col] = True
+        n = min(n, int(len(blocked) - blocked.sum()))  # asking for more than exist: implicit pads and warns
+        if n <= 0:
+            return []
         ids, scores = state.factors.similar_items(col, n, np.flatnonzero(blocked))
         name = state.catalog.name(str(item_id))
         return [

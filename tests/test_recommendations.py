@@ -34,6 +34,32 @@ def test_asked_for_suggestions_always_answers(bot: Assistant):
     assert again.recommendations
 
 
+def test_a_budget_filters_the_suggestions_just_shown_or_asked_for(bot: Assistant):
+    """'Something under $100?' right after suggestions used to get 'Sorry, I didn't quite get that', and
+    'any recommendations under $50?' ignored the budget. The same kind of suggestions come back within it,
+    still ranked by the model; with nothing that cheap, the bot says so instead of suggesting dearer ones."""
+    first = bot.respond("can you recommend something?", session_id="s1")
+    cheaper = bot.respond("something under $100?", session_id="s1")
+    assert first.recommendations and cheaper.recommendations
+    [call] = [c for c in cheaper.tool_calls if c.name == "recommend_products"]
+    assert call.args["max_price"] == 100.0 and call.args["kind"] == "personal"
+    assert "under $100.00" in cheaper.text
+    assert all(0 < r["price_from"] <= 100 for r in cheaper.recommendations)
+    similar = bot.respond("what goes well with hiking boots?", session_id="s2")
+    within = bot.respond("ok but under $80", session_id="s2")
+    [call] = [c for c in within.tool_calls if c.name == "recommend_products"]
+    assert call.args["kind"] == "similar" and call.args["product_id"] == similar.tool_calls[-1].args["product_id"]
+    assert within.recommendations and all(r["price_from"] <= 80 for r in within.recommendations)
+    none = bot.respond("any ideas for a gift under $20?", session_id="s3")
+    assert none.recommendations == [] and "couldn't find anything to suggest under $20.00" in none.text
+
+
+def test_a_budget_inside_a_request_is_not_a_request_for_suggestions(bot: Assistant):
+    bot.respond("daiki.kim7376@example.com", session_id="s1")
+    reply = bot.respond("I want to exchange my hiking boots for something under $300", session_id="s1")
+    assert "recommend_products" not in [c.name for c in reply.tool_calls]
+
+
 def test_no_upselling_to_an_upset_customer(bot: Assistant):
     bot.respond(
         "this is ridiculous, my boots came in the wrong size. I need to exchange them for a size 11, "

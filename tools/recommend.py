@@ -114,24 +114,54 @@ class ShopRecommender:
         """A full refit from the whole history, swapped in atomically when done."""
         return self._model().refit_in_background()
 
-    def personal(self, customer_id: str | None, n: int) -> list[dict[str, Any]]:
+    def personal(
+        self, customer_id: str | None, n: int, max_price: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Products for this customer (trending ones for a guest), at most `max_price` where given: the
+        cheapest available option must fit, and the model's ranking is kept."""
         live = self._model()
         found = live.recommend(
-            customer_id or "", n, kind="discover", exclude_categories=self.exclude_categories
+            customer_id or "",
+            n if max_price is None else self._catalogue_size(),
+            kind="discover",
+            exclude_categories=self.exclude_categories,
         )
-        return [self._entry(s.item_id, s.reason) for s in found]
+        return self._within([self._entry(s.item_id, s.reason) for s in found], n, max_price)
 
-    def similar(self, product_id: str, n: int) -> list[dict[str, Any]]:
+    def similar(self, product_id: str, n: int, max_price: float | None = None) -> list[dict[str, Any]]:
         live = self._model()
-        found = live.similar_items(product_id, n, exclude_categories=self.exclude_categories)
-        return [self._entry(s.item_id, s.reason) for s in found]
+        found = live.similar_items(
+            product_id,
+            n if max_price is None else self._catalogue_size(),
+            exclude_categories=self.exclude_categories,
+        )
+        return self._within([self._entry(s.item_id, s.reason) for s in found], n, max_price)
 
-    def alternatives(self, item_id: str, product_id: str, n: int) -> list[dict[str, Any]]:
+    def _catalogue_size(self) -> int:
+        """Candidates to rank before a price filter: every product (asking the model for more than it
+        has makes implicit divide its padding scores)."""
+        return max(1, len(self.store.product_types()))
+
+    @staticmethod
+    def _within(entries: list[dict[str, Any]], n: int, max_price: float | None) -> list[dict[str, Any]]:
+        if max_price is not None:
+            entries = [e for e in entries if e["price_from"] is not None and e["price_from"] <= max_price]
+        return entries[:n]
+
+    def alternatives(
+        self, item_id: str, product_id: str, n: int, max_price: float | None = None
+    ) -> list[dict[str, Any]]:
         """Available variants of the same product, closest to the wanted one first."""
         product = self.store.product_details(product_id)
         wanted = product["variants"].get(item_id, {}).get("options", {})
         ranked = sorted(
-            (v for v in product["variants"].values() if v["available"] and v["item_id"] != item_id),
+            (
+                v
+                for v in product["variants"].values()
+                if v["available"]
+                and v["item_id"] != item_id
+                and (max_price is None or v["price"] <= max_price)
+            ),
             key=lambda v: -sum(str(v["options"].get(k)) == str(x) for k, x in wanted.items()),
         )
         return [
@@ -167,6 +197,7 @@ def recommend_products(
     product_id: str | None = None,
     item_id: str | None = None,
     n: int = 3,
+    max_price: float | None = None,
 ) -> str:
     """Suggest products: 'personal' for the customer (from what they and similar customers bought),
     'alternatives' to an unavailable item (give item_id and its product_id), or 'similar' to a product
@@ -177,25 +208,31 @@ def recommend_products(
         product_id: The product id, for alternatives and similar.
         item_id: The unavailable item id, for alternatives.
         n: How many suggestions (1 to 5).
+        max_price: Only products whose price starts at or below this amount (the customer's budget).
     """
     recommender: ShopRecommender | None = runtime.context.extras.get("recommender")
     if recommender is None:
         return "Error: recommendations are not enabled in this shop"
     n = max(1, min(int(n), 5))
+    if max_price is not None and not (isinstance(max_price, int | float) and 0 < max_price < 1e9):
+        return "Error: max_price must be a positive amount"
     try:
         if kind == "alternatives":
             if not item_id or not product_id:
                 return "Error: alternatives need item_id and product_id"
-            found = recommender.alternatives(item_id, product_id, n)
+            found = recommender.alternatives(item_id, product_id, n, max_price)
         elif kind == "similar":
             if not product_id:
                 return "Error: similar needs product_id"
-            found = recommender.similar(product_id, n)
+            found = recommender.similar(product_id, n, max_price)
         else:
-            found = recommender.personal(runtime.state.get("customer_id"), n)
+            found = recommender.personal(runtime.state.get("customer_id"), n, max_price)
     except ShopError as e:
         return f"Error: {e}"
-    return json.dumps({"recommendations": found, "kind": kind})
+    out: dict[str, Any] = {"recommendations": found, "kind": kind}
+    if max_price is not None:
+        out["max_price"] = max_price
+    return json.dumps(out)
 
 
 def suggestion_line(entry: dict[str, Any]) -> str:

@@ -115,6 +115,11 @@ class Dialog:
     strong match, else this task starts."""
     item_price_answered: bool = False
     """The last reply said what an item of the order cost ('how about the backpack?' asks it again)."""
+    suggestions_shown: dict[str, Any] | None = None
+    """The last reply suggested products (`recommend_products` arguments): 'something under $100?' asks
+    for the same kind of suggestions within that budget."""
+    refine_suggestions: dict[str, Any] | None = None
+    """Those arguments, while the suggestions are asked for again with a budget."""
     kb_question: str = ""
     """The question the last reply answered from the documents ('and to a gift card?' follows up on it)."""
     kb_answered: list[str] = field(default_factory=list)

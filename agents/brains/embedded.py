@@ -71,9 +71,14 @@ _NEVER = re.compile(r"(?!)")
 _OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older|newer) order\b", re.I)
 _ASKS_SUGGESTION = re.compile(
     r"\b(recommend\w*|suggest\w*|what (else )?(should|could|would) i (buy|get)|anything (else )?(like|similar)|"
-    r"similar (to|products?|items?)|you might have|ideas? for a gift|gift ideas?)\b",
+    r"similar (to|products?|items?)|you might have|ideas? for a gift|gift ideas?|"
+    r"looking for (a |an |some )?(gift|present)|(gift|present)\b.*\bany ideas?)\b",
     re.I,
 )
+_SOMETHING = re.compile(
+    r"\b(something|anything|things?|ideas?|options|what (else )?(can|could) i (buy|get))\b", re.I
+)
+"""'Anything under $50?': a budget with no product named asks for suggestions."""
 _WHOLE_ORDER_TASKS = ("cancel_order", "change_order_address", "change_order_payment")
 _ORDERS_TOO = re.compile(
     r"\b(also|too|as well|and)\b.*\b(pending |open )?orders?\b|\borders?\b.*\b(too|as well)\b", re.I
@@ -296,6 +301,7 @@ class EmbeddedBrain(BaseChatModel):
         d.calls_this_turn = 0
         d.last_text = text
         after_price, d.item_price_answered = d.item_price_answered, False
+        shown, d.suggestions_shown = d.suggestions_shown, None
         d.recent = [*d.recent[-2:], text[:200]]
         offer_open, d.person_offer_open = d.person_offer_open, False
         task_offer, d.task_offer = d.task_offer, None
@@ -378,8 +384,33 @@ class EmbeddedBrain(BaseChatModel):
         if mood.upset:
             d.frustrated = True
         d.negative_turns = d.negative_turns + 1 if mood.label == "negative" else 0
-        asks_with = bool(d.focus_products) and d.task is None and bool(_GOES_WELL_WITH.search(text))
-        if (_ASKS_SUGGESTION.search(text) or asks_with) and "recommend_products" in self.tool_names:
+        goes_with = _GOES_WELL_WITH.search(text)
+        asks_with = (
+            d.task is None
+            and goes_with is not None
+            and not ent.order_ids(text)
+            # "accessories" alone is a question about the catalogue, not about a product shown or named
+            and (bool(d.focus_products) or not goes_with.group(0).lower().startswith("accessor"))
+        )
+        budget = (
+            ent.price_cap(text) is not None
+            and d.task is None
+            and not ent.order_ids(text)
+            # "exchange the kettle for something under $150" is an exchange
+            and not any(p.search(text) for t, p in _TASK_WORDS.items() if t != "order_status")
+        )
+        if budget and shown is not None and not _ASKS_SUGGESTION.search(text):
+            # "something under $100?" right after suggestions: the same suggestions, within the budget
+            d.start("recommend")
+            d.task_texts.append(text)
+            d.refine_suggestions = shown
+            return
+        asks_in_budget = (
+            budget and bool(_SOMETHING.search(text)) and not cm.match_products(text, d.product_types or {})
+        )
+        if (
+            _ASKS_SUGGESTION.search(text) or asks_with or asks_in_budget
+        ) and "recommend_products" in self.tool_names:
             d.start("recommend")
             d.task_texts.append(text)
             return
@@ -728,14 +759,21 @@ class EmbeddedBrain(BaseChatModel):
             if found:
                 d.recommended += 1
             kind = args.get("kind", "personal")
+            cap = args.get("max_price")
             if d.task == "recommend":
                 d.finish()
             d.hold = True  # say it now, whatever task is open
             if kind == "alternatives":
                 d.asked = "options"
+            if not error:
+                d.suggestions_shown = {
+                    k: v for k, v in args.items() if k in ("kind", "product_id", "item_id")
+                }
             if not found:
+                if cap is not None:
+                    return say.nothing_within(float(cap))
                 return say.no_suggestions() if kind != "personal" or d.task is None else None
-            return say.suggestions(found, kind)
+            return say.suggestions(found, kind, max_price=cap)
         if tool == "search_knowledge":
             result = {} if error else json.loads(content)
             found = result.get("passages", [])
@@ -1385,18 +1423,31 @@ class EmbeddedBrain(BaseChatModel):
         if d.product_types is None:
             return call("list_all_product_types", {})
         text = " ".join(d.task_texts[-1:])
+        cap = ent.price_cap(text)
+        budget: dict[str, Any] = {} if cap is None else {"max_price": cap}
+        again, d.refine_suggestions = d.refine_suggestions, None
+        if again is not None:  # "anything cheaper, under $150?": what was just suggested, within it
+            return call("recommend_products", {**again, "n": 3, **budget})
         names = cm.match_products(text, d.product_types)
-        if names and _SIMILAR.search(text):
+        if names and cap is not None and not _ASKS_SUGGESTION.search(text):
+            # "any hiking boots under $250?" (the product list was not loaded when it was heard): the
+            # product's own options within that price
+            d.start("product_info")
+            d.task_texts.append(text)
+            return self._product_info(d)
+        if names and (_SIMILAR.search(text) or _GOES_WELL_WITH.search(text)):
+            # "something similar to the yoga mat", "what goes well with hiking boots?"
             return call(
-                "recommend_products", {"kind": "similar", "product_id": d.product_types[names[0]], "n": 3}
+                "recommend_products",
+                {"kind": "similar", "product_id": d.product_types[names[0]], "n": 3, **budget},
             )
         if not names and d.focus_products and _GOES_WITH.search(text):
             # "what else would you recommend for hiking?" right after the hiking boots: things bought
             # with them, not the customer's general picks
             pid = d.product_types.get(d.focus_products[-1])
             if pid is not None:
-                return call("recommend_products", {"kind": "similar", "product_id": pid, "n": 3})
-        return call("recommend_products", {"kind": "personal", "n": 3})
+                return call("recommend_products", {"kind": "similar", "product_id": pid, "n": 3, **budget})
+        return call("recommend_products", {"kind": "personal", "n": 3, **budget})
 
     def _plugin(self, task: str) -> ToolSpec | None:
         if not task.startswith("plugin:"):

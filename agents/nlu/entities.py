@@ -438,3 +438,31 @@ def says_default_address(text: str) -> bool:
             re.I,
         )
     )
+
+
+_CAP_WORDS = (
+    r"under|below|less than|cheaper than|lower than|no more than|not more than|at most|up to|max(?:imum)?(?: of)?|"
+    r"within|budget (?:of|is)|for less than"
+)
+_AMOUNT = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(?![\d.,]?\d)"
+_PRICE_CAP = re.compile(
+    rf"\b(?:{_CAP_WORDS})\s+(?:(?:a |an )?(?:budget|price) of\s+)?(\$\s*)?{_AMOUNT}(\s*(?:dollars?|usd|bucks)\b)?"
+    r"(?!\s*(?:%|percent|cups?|ml|l\b|liters?|litres?|gb|tb|inch|in\b|cm|mm|kg|lbs?|pounds|oz|watts?|w\b|mah|"
+    r"people|persons?|players?|pieces?|items?|years?|months?|days?|hours?|minutes?))"
+    rf"|(\$)\s*{_AMOUNT}\s*(?:or (?:less|under|below)|max(?:imum)?|tops|at most)\b",
+    re.I,
+)
+
+
+def price_cap(text: str) -> float | None:
+    """The most the customer wants to pay: 'under $100', 'less than 50 dollars', '$80 or less', 'a budget
+    of $200'. A bare number needs a price word before it ('under 100'), and not a unit after it ('under 10
+    cups', 'up to 4 people')."""
+    m = _PRICE_CAP.search(text)
+    if m is None or re.search(r"\bsize\s*$", text[: m.start()], re.I):
+        return None
+    if m.group(5):  # "$80 or less"
+        whole, cents = m.group(6), m.group(7)
+    else:
+        whole, cents = m.group(2), m.group(3)
+    return float(whole.replace(",", "") + (f".{cents}" if cents else ""))

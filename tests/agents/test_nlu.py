@@ -56,6 +56,24 @@ def test_cancel_reasons(text: str, reason: str | None):
     assert ent.cancel_reason(text) == reason
 
 
+@pytest.mark.parametrize(
+    "text, cap",
+    [
+        ("something under $100?", 100.0),
+        ("I'm looking for a gift under 200 dollars", 200.0),
+        ("anything cheaper, less than $1,150.50?", 1150.5),
+        ("$80 or less please", 80.0),
+        ("max 300", 300.0),
+        ("I paid $100 for it", None),  # an amount, not a budget
+        ("a kettle under 10 cups", None),  # a unit, not a price
+        ("a tent for up to 4 people", None),
+        ("the boots in size under 10", None),
+    ],
+)
+def test_price_caps(text: str, cap: float | None):
+    assert ent.price_cap(text) == cap
+
+
 def test_payment_hints_take_what_the_customer_wants_not_what_they_reject():
     assert ent.payment_hint("pay with paypal instead of the gift card").source == "paypal"
     assert ent.payment_hint("my PayPal got flagged, move it to my mastercard").source == "credit_card"
