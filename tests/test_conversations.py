@@ -247,6 +247,16 @@ def test_returning_something_the_order_does_not_have_says_so(bot: Assistant):
     assert not asked.writes
 
 
+def test_an_order_of_one_item_is_not_taken_for_another_product(bot: Assistant):
+    """Liam's only delivered order holds a smart watch; 'exchange the kettle' went on to 'What would you
+    like instead of your Smart Watch?', as if an order of one item meant that item whatever was named."""
+    *_, asked = talk(bot, "liam.li8523@example.com", "I want to exchange the kettle in my order")
+    assert asked.text.startswith("I don't see Electric Kettle or Tea Kettle in order #W8838515.")
+    assert "instead of your Smart Watch" not in asked.text
+    *_, watch = talk(bot, "liam.li8523@example.com", "I want to exchange an item", session="s2")
+    assert "instead of your Smart Watch" in watch.text  # naming nothing still means the one item
+
+
 def test_a_bigger_one_is_the_next_size_up(bot: Assistant):
     """'Exchange the backpack for a bigger one': size small → medium (was: the list of every option)."""
     *_, confirm = talk(

@@ -1179,6 +1179,12 @@ class EmbeddedBrain(BaseChatModel):
                 return reply(question)
             return call("modify_pending_order_payment", {"order_id": oid, "payment_method_id": pm_id})
         # items: return, exchange, modify
+        if (
+            len(order["items"]) == 1
+            and d.product_types is None
+            and "list_all_product_types" in self.tool_names
+        ):
+            return call("list_all_product_types", {})  # to tell "my kettle" from the order's one item
         items = self._items(d, order)
         if not items:
             if d.product_types is None and "list_all_product_types" in self.tool_names:
@@ -1317,6 +1323,9 @@ class EmbeddedBrain(BaseChatModel):
         if not picked and d.task_texts:  # "the first one", "the last two"
             picked = _ordinal_items(d.task_texts[-1], len(order["items"]))
         if not picked and len(order["items"]) == 1:
+            only = order["items"][0]["name"]
+            if any(n != only for n in cm.match_products(text, d.product_types or {})):
+                return []  # "exchange the kettle" and the one item is a watch: not the watch
             return list(order["items"])
         if not picked and d.focus_products:  # "switch it to the silver one" after asking about the lamp
             picked = [n for n, i in enumerate(order["items"]) if i["name"] in d.focus_products[-1:]]
