@@ -35,6 +35,10 @@ STATUSES = (
     "pending",
 )
 _STATUS_RE = re.compile(r"\b(" + "|".join(re.escape(s) for s in STATUSES) + r")\b", re.IGNORECASE)
+_FUTURE_SHIPPING = re.compile(r"\bwill (?:now )?be\s+$", re.IGNORECASE)
+"""Before a status word followed by "to": the future of an address change, not a status. It was 3 of
+the 10 first-try failures on 120 held-out plans ("Order #W… will now be shipped to 103 Hillcrest
+Drive…" for the draft's "will now ship to")."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,8 @@ def extract_spans(text: str, *, vocabulary: tuple[Iterable[str], Iterable[str]] 
         for m in _PATTERNS[kind].finditer(text):
             add(m.start(), m.end(), kind)
     for m in _STATUS_RE.finditer(text):
+        if _FUTURE_SHIPPING.search(text[: m.start()]) and text[m.end() :].lstrip().lower().startswith("to "):
+            continue  # "will now be shipped to <address>" says where it goes, not that it has shipped
         add(m.start(), m.end(), "status")
     lowered = text.lower()
     for kind, vocab in (("product", names), ("option", options)):

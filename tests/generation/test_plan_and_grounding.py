@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from kefu.agents import replies
-from kefu.agents.generation import check, coverage, extract_spans, plan_from_turn, required_facts
+from kefu.agents.generation import ReplyPlan, check, coverage, extract_spans, plan_from_turn, required_facts
 from kefu.reply import ToolCallRecord
 from kefu.tools.orders.loader import demo_shop_data
 
@@ -79,6 +79,21 @@ def test_an_invented_order_id_tracking_number_or_email_is_caught() -> None:
     reply = "Order #W0000001 shipped with tracking 999999999999; we wrote to someone@else.com."
     kinds = sorted(s.kind for s in check(reply, plan.to_text()).unsupported)
     assert kinds == ["email", "number", "order_id", "status"]
+
+
+def test_where_an_order_will_be_shipped_is_not_a_status() -> None:
+    """'Will now be shipped to <address>' restates an address change ('will now ship to'); 'has been
+    shipped' still claims a status the plan must hold."""
+    plan = ReplyPlan(
+        intent="change_order_address",
+        draft="Done: order #W8073920 will now ship to 103 Hillcrest Drive, Columbus, OH 43275.",
+        facts=[("order", "#W8073920"), ("status", "pending")],
+    )
+    assert check(
+        "Order #W8073920 will now be shipped to 103 Hillcrest Drive, Columbus, OH 43275.", plan.to_text()
+    ).ok
+    claimed = check("Order #W8073920 has been shipped to 103 Hillcrest Drive.", plan.to_text())
+    assert [s.text for s in claimed.unsupported] == ["shipped"]
 
 
 def test_an_invented_product_name_or_date_is_caught() -> None:
