@@ -254,9 +254,14 @@ def wrong_status(order: dict[str, Any], task: str) -> str:
         return f"Order {oid} is {status}, so it can no longer be cancelled: only pending orders can be."
     if task in ("return_items", "exchange_items"):
         if status.startswith("pending"):
+            can = (
+                "cancel it or change its address or payment (its items were already changed once)"
+                if status == "pending (item modified)"
+                else "cancel it or change its items, address or payment"
+            )
             return (
                 f"Order {oid} hasn't been delivered yet ({status}), so it can't be returned or exchanged. "
-                "While it is pending I can cancel it or change its items, address or payment."
+                f"While it is pending I can {can}."
             )
         return f"Order {oid} is {status}; only delivered orders can be returned or exchanged, and only once."
     return f"Order {oid} is {status}; only pending orders can be changed" + (
@@ -357,12 +362,32 @@ def ask_options(item: dict[str, Any], product: dict[str, Any], already: Sequence
     )
 
 
-def ask_variant_pick(item: dict[str, Any], product: dict[str, Any], candidates: tuple[str, ...]) -> str:
+VARIANTS_LISTED = 8
+"""At most this many matching variants are listed to pick from."""
+
+
+def ask_variant_pick(item: dict[str, Any], product: dict[str, Any], candidates: Sequence[str]) -> str:
     lines = "\n".join(
         f"- {options_text(product['variants'][c]['options'])} – {money(product['variants'][c]['price'])}"
-        for c in candidates[:8]
+        for c in candidates[:VARIANTS_LISTED]
     )
     return f"There are a few {item['name']} options that match. Which one would you like?\n{lines}"
+
+
+_POSITIONS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def which_variant(item: dict[str, Any], product: dict[str, Any], listed: Sequence[str]) -> str:
+    """A yes to a list of variants: which of them, by position (each with its options, as listed)."""
+    named = [
+        f"the {_POSITIONS[n]} ({options_text(product['variants'][c]['options'])})"
+        for n, c in enumerate(listed[:VARIANTS_LISTED])
+    ]
+    choices = ", ".join(named[:-1]) + f" or {named[-1]}" if len(named) > 1 else named[0]
+    return (
+        f"Which {item['name']} would you like: {choices}? You can say 'the {_POSITIONS[0]} one' "
+        "or name an option."
+    )
 
 
 def variant_unavailable(item: dict[str, Any], *, offer: bool = True) -> str:

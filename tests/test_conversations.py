@@ -488,6 +488,38 @@ def test_the_nearest_variant_is_asked_about_first_when_it_changes_more_than_was_
     assert lamp["options"]["brightness"] == "low" and lamp["options"]["color"] == "silver"
 
 
+def test_a_variant_is_picked_from_the_list_by_position_and_a_yes_asks_which(
+    bot: Assistant, store: OrderStore
+):
+    """Mason's helmet is red, M, low ventilation; in size L there is a black one with high ventilation and a
+    white one with medium, equally near. 'Can I get the helmet in size L instead?' was read as a catalogue
+    question, and at the list 'yes' and 'the first one' got the list again, then a person was offered."""
+    *_, listed, yes, first, done = talk(
+        bot,
+        "mason.lopez8921@example.com",
+        "can I get the helmet in size L instead",
+        "yes",
+        "the first one",
+        "yes",
+    )
+    assert "Which one would you like?" in listed.text
+    assert "get_order_details" in [c.name for c in listed.tool_calls]  # about his order, not the catalogue
+    assert "the first (color black, size L, ventilation high) or the second" in yes.text
+    assert "color black, size L, ventilation high" in first.text and "Shall I go ahead?" in first.text
+    assert [w.name for w in done.writes] == ["modify_pending_order_items"]
+    helmet = store.order_details("#W9892169", customer_id=None)["items"][0]
+    assert helmet["options"] == {"color": "black", "size": "L", "ventilation": "high"}
+    again = talk(bot, "mason.lopez8921@example.com", "I'd like to exchange the helmet", session="s2")[-1]
+    assert "its items were already changed once" in again.text
+
+
+def test_a_variant_named_by_an_option_of_the_list_needs_no_second_question(bot: Assistant):
+    *_, white = talk(
+        bot, "mason.lopez8921@example.com", "can I get the helmet in size L instead", "the white one please"
+    )
+    assert "color white, size L, ventilation medium" in white.text and "Shall I go ahead?" in white.text
+
+
 def test_a_reason_corrected_at_the_confirmation_is_taken_without_an_apology_for_a_mood(
     bot: Assistant, store: OrderStore
 ):

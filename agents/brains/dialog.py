@@ -78,6 +78,8 @@ class Dialog:
     """Item id → the nearest variant we asked about because it changes options the customer did not name."""
     accepted_variants: dict[str, str] = field(default_factory=dict)
     """Item id → such a variant the customer said yes to."""
+    variant_choices: dict[str, list[str]] = field(default_factory=dict)
+    """Item id → the variants we listed for the customer to pick from ('the first one')."""
     order_queue: list[str] = field(default_factory=list)
     """More orders named for the same task ("cancel #W1 and #W2"): served one after the other."""
     focus_products: list[str] = field(default_factory=list)
@@ -166,6 +168,7 @@ class Dialog:
         self.plugin_args = {}
         self.offered_variants = {}
         self.accepted_variants = {}
+        self.variant_choices = {}
 
     def drop_requests(self) -> None:
         """Forget every request still queued ("never mind", "ok thanks bye"): nothing of them was done."""

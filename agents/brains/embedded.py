@@ -152,6 +152,9 @@ _SWAP_OWNED = re.compile(
     r"wrong (size|colou?r))\b",
     re.I | re.S,
 )
+_GET_INSTEAD = re.compile(r"\b(get|have|make it|switch|swap|change)\b.*\binstead\b(?! of)", re.I | re.S)
+"""'Can I get the helmet in size L instead?' from a signed-in customer who has looked at no product: a
+change to what they ordered, not a question about the catalogue."""
 _ASKS_PRICE = re.compile(r"\b(how much|price|prices|cost|costs|pricing)\b", re.I)
 _ASKS_STOCK = re.compile(r"\b(in stock|available|availability|do you (have|sell|carry|stock))\b", re.I)
 _ONE_OF = re.compile(r"\bone of (them|those|these|the|my)\b", re.I)
@@ -505,8 +508,16 @@ class EmbeddedBrain(BaseChatModel):
             and d.task in (None, "order_status", "product_info", "change_order_payment")
         ):
             requested = ["exchange_items"]  # the order's status decides exchange vs modify
-        if requested in (["product_info"], []) and d.task is None and _SWAP_OWNED.search(text):
-            # "I bought a backpack but it's too small, can I get a medium instead?"
+        if (
+            requested in (["product_info"], [])
+            and d.task is None
+            and (
+                _SWAP_OWNED.search(text)
+                or (d.user is not None and not d.focus_products and _GET_INSTEAD.search(text))
+            )
+        ):
+            # "I bought a backpack but it's too small, can I get a medium instead?"; signed in, "can I get
+            # the helmet in size L instead?"
             requested = ["exchange_items"]
         if (
             requested == ["change_user_address"]
@@ -1220,6 +1231,18 @@ class EmbeddedBrain(BaseChatModel):
             product = d.products.get(item["product_id"])
             if product is None:
                 return call("get_product_details", {"product_id": item["product_id"]})
+            listed = d.variant_choices.get(item["item_id"], [])
+            if listed and d.asked == "options":
+                # we listed variants to pick from: "the second one" picks it; a plain "yes" picks none
+                pointed = _ordinal_items(d.last_text, len(listed))
+                if len(pointed) == 1:
+                    del d.variant_choices[item["item_id"]]
+                    new_ids.append(listed[pointed[0]])
+                    continue
+                if _starts_with_yes(d.last_text) and not cm.option_mentions(
+                    d.last_text, product["variants"].values()
+                ):
+                    return reply(say.which_variant(item, product, listed))
             mentions = _mentions_for(item, product, _segments_for(item, items, d.task_texts))
             if not mentions:
                 owned = []
@@ -1232,6 +1255,7 @@ class EmbeddedBrain(BaseChatModel):
             if choice.item_id is None:
                 d.asked = "options"
                 if choice.candidates:
+                    d.variant_choices[item["item_id"]] = list(choice.candidates[: say.VARIANTS_LISTED])
                     return reply(say.ask_variant_pick(item, product, choice.candidates))
                 if choice.unavailable:
                     if (
@@ -1259,6 +1283,8 @@ class EmbeddedBrain(BaseChatModel):
                 for k, v in item["options"].items()
                 if k not in asked_keys and str(variant["options"].get(k)) != str(v)
             ]
+            if also and choice.item_id in listed:
+                also = []  # picked from the list we showed, every option in view ("the white one")
             if also and d.accepted_variants.get(item["item_id"]) != choice.item_id:
                 # the exact combination is not sold and the nearest one changes something they did not ask
                 # to change: ask before it goes into a confirmation (a modification can be made only once)
