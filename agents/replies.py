@@ -685,6 +685,15 @@ def defective_items(order: dict[str, Any], items: list[dict[str, Any]]) -> str:
     )
 
 
+def same_one_unavailable(item: dict[str, Any]) -> str:
+    return f"Sorry, the {item['name']} ({options_text(item['options'])}) itself is out of stock right now."
+
+
+def which_item_broke(order: dict[str, Any]) -> str:
+    lines = "\n".join(f"- {item_text(i)}" for i in order["items"])
+    return f"Which item from order {order['order_id']} is the problem?\n{lines}"
+
+
 def delivered_not_received() -> str:
     """Said after the order when the customer says it never came but it shows as delivered."""
     return (

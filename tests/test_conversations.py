@@ -488,6 +488,47 @@ def test_the_nearest_variant_is_asked_about_first_when_it_changes_more_than_was_
     assert lamp["options"]["brightness"] == "low" and lamp["options"]["color"] == "silver"
 
 
+def test_something_broken_is_found_asked_about_and_replaced_with_the_same_one(
+    bot: Assistant, store: OrderStore
+):
+    """'Hi there! … one thing is broken' got the greeting; after the login the order was shown with no
+    question, 'the backpack' was not understood, and 'exchange please, same one' asked which options."""
+    zipper = talk(bot, "noah.brown7922@example.com", "the backpack, the zipper fell off", session="s0")[-1]
+    assert "return the Backpack for a refund or exchange it" in zipper.text
+    hello, which, remedies, confirm, done = talk(
+        bot,
+        "hi there! i ordered some stuff last month and one thing is broken",
+        "noah.brown7922@example.com",
+        "the backpack",
+        "exchange please, same one",
+        "yes",
+    )
+    assert "verify your identity" in hello.text
+    assert which.text.startswith("Which item from order #W7678072 is the problem?")
+    assert "return the Backpack for a refund or exchange it" in remedies.text
+    assert "Shall I go ahead?" in confirm.text
+    [call] = [c for c in confirm.tool_calls if c.name == "exchange_delivered_order_items"]
+    assert call.args["item_ids"] == call.args["new_item_ids"] == ["3557711149"]
+    assert [w.name for w in done.writes] == ["exchange_delivered_order_items"]
+    assert store.order_details("#W7678072", customer_id=None)["status"] == "exchange requested"
+
+
+def test_an_order_named_by_its_status_is_that_order_or_the_list_of_those(bot: Assistant):
+    """Fatima has one delivered order among six: 'the tracking number for my last delivered order' listed
+    all six. 'Where is my pending order?' lists the four pending ones; 'has my processed order shipped
+    yet?' is about the processed one ('shipped' is what is asked, not which order)."""
+    *_, tracking = talk(
+        bot, "fatima.muller6448@example.com", "what is the tracking number for my last delivered order?"
+    )
+    assert tracking.text == "Order #W2435638 (delivered) has tracking number 598923306122."
+    *_, pending = talk(bot, "fatima.muller6448@example.com", "where is my pending order?", session="s2")
+    assert pending.text.count("(pending)") == 4 and "(delivered)" not in pending.text
+    *_, processed = talk(
+        bot, "harper.ahmed7911@example.com", "has my processed order shipped yet?", session="s3"
+    )
+    assert processed.text.startswith("Order #W8750911 is processed.")
+
+
 def test_a_variant_is_picked_from_the_list_by_position_and_a_yes_asks_which(
     bot: Assistant, store: OrderStore
 ):

@@ -144,7 +144,8 @@ _BILLING = re.compile(
 )
 _DEFECT = re.compile(
     r"\b(broke|broken|stopped working|(doesn'?t|does not|won'?t|isn'?t|not) work(ing)?|defective|faulty|"
-    r"damaged|cracked|leak(s|ing)|dead on arrival|fell apart)\b",
+    r"damaged|cracked|leak(s|ing)|dead on arrival|fell apart|fell off|came (off|apart|loose)|snapped|torn|"
+    r"ripped|shattered|dented|(doesn'?t|does not|won'?t|will not) (turn|switch|power|charge) ?(on)?)\b",
     re.I,
 )
 _SWAP_OWNED = re.compile(
@@ -152,6 +153,12 @@ _SWAP_OWNED = re.compile(
     r"wrong (size|colou?r))\b",
     re.I | re.S,
 )
+_SAME_ONE = re.compile(
+    r"\b(same (one|item|thing|model|kind|exact one)|(an? )?identical( one)?|exact same|"
+    r"(a |another )?(new|replacement|fresh) one|replace it with (a new|the same))\b",
+    re.I,
+)
+"""'Exchange it for the same one': a new item of the very same option (a broken one replaced)."""
 _GET_INSTEAD = re.compile(r"\b(get|have|make it|switch|swap|change)\b.*\binstead\b(?! of)", re.I | re.S)
 """'Can I get the helmet in size L instead?' from a signed-in customer who has looked at no product: a
 change to what they ordered, not a question about the catalogue."""
@@ -969,18 +976,16 @@ class EmbeddedBrain(BaseChatModel):
         if heard == "other_language":
             _open_person_offer(d)  # a plain "yes" now hands over
             return reply(say.english_only())
-        if heard == "greet" or heard is None:
+        if (heard == "greet" or heard is None) and not _DEFECT.search(d.last_text):
             return reply(say.greet())
         if heard == "goodbye":
             return reply(say.goodbye())
-        if (
-            d.user is not None
-            and heard in ("out_of_scope", "unknown", "inform")
-            and _DEFECT.search(d.last_text)
-        ):
-            d.start("order_status")  # "my gaming mouse stopped working": find the order, then the remedies
+        if heard in ("out_of_scope", "unknown", "inform", "greet") and _DEFECT.search(d.last_text):
+            # "my gaming mouse stopped working", "hi! one thing I ordered is broken": find the order (after
+            # the login), then the remedies
+            d.start("order_status")
             d.task_texts.append(d.last_text)
-            return self._order_task(d)
+            return self._order_task(d) if d.user is not None else self._decide(d)
         if d.upset_now and heard in ("out_of_scope", "unknown", "deny", "inform"):
             return self._complaint(d)
         if (
@@ -1058,6 +1063,13 @@ class EmbeddedBrain(BaseChatModel):
             known = [d.orders[o] for o in d.user["orders"] if o in d.orders]
             listed = [d.orders[o] for o in d.listed_orders if o in d.orders]
             pointed = _order_pointed_at(d.task_texts[-1] if d.task_texts else "", listed)
+            named_status = (
+                _orders_with_status(_STATUS_ORDER.findall(d.task_texts[-1]), known)
+                if not listed and d.task == "order_status" and d.task_texts
+                else []
+            )
+            if pointed is None and len(named_status) == 1:
+                pointed = named_status[0]["order_id"]  # "my delivered order", and only one is
             if pointed is not None:
                 d.order_id = pointed  # "the first one", "the delivered one" in the list we showed
                 return self._order_task(d)
@@ -1073,9 +1085,10 @@ class EmbeddedBrain(BaseChatModel):
                 if len(known) == 1:
                     d.order_id = known[0]["order_id"]
                 else:
+                    shown = named_status or known  # "where are my pending orders?": those
                     d.asked = "order"
-                    d.listed_orders = [o["order_id"] for o in known]
-                    return reply(say.orders_overview(known))
+                    d.listed_orders = [o["order_id"] for o in shown]
+                    return reply(say.orders_overview(shown))
             elif named_missing:
                 d.asked = "order"  # they named an order we could not find: never guess another one
                 d.listed_orders = [o["order_id"] for o in candidates or known]
@@ -1129,6 +1142,18 @@ class EmbeddedBrain(BaseChatModel):
                 if order["status"] == "delivered" and any(_DEFECT.search(t) for t in d.task_texts)
                 else []
             )
+            if (
+                not broken
+                and not answer
+                and not missing
+                and order["status"] == "delivered"
+                and len(order["items"]) > 1
+                and any(_DEFECT.search(t) for t in d.task_texts)
+                and d.asked != "items"
+            ):
+                # "one of the things I ordered arrived broken": which one, before the remedies
+                d.asked = "items"
+                return reply(say.which_item_broke(order))
             if broken and not answer and not missing:
                 # "my kettle broke after two days": what we can do about it, not the order again
                 d.finish()
@@ -1244,6 +1269,13 @@ class EmbeddedBrain(BaseChatModel):
                 ):
                     return reply(say.which_variant(item, product, listed))
             mentions = _mentions_for(item, product, _segments_for(item, items, d.task_texts))
+            if not mentions and task == "exchange_items" and any(_SAME_ONE.search(t) for t in d.task_texts):
+                # "it broke, exchange it for the same one": a new one of the very same option, if in stock
+                if product["variants"].get(item["item_id"], {}).get("available"):
+                    new_ids.append(item["item_id"])
+                    continue
+                d.asked = "options"
+                return reply(f"{say.same_one_unavailable(item)} {say.ask_options(item, product)}")
             if not mentions:
                 owned = []
                 if d.asked == "options" and d.task_texts:  # they answered our question with what they have
@@ -1962,14 +1994,26 @@ def _order_pointed_at(text: str, listed: list[dict[str, Any]]) -> str | None:
         word = m.group(1).lower()
         position = len(listed) - 1 if word == "last" else _ORDINALS[word]
         return listed[position]["order_id"] if position < len(listed) else None
-    statuses = {s.lower().replace("canceled", "cancelled") for s in _STATUS_WORD.findall(text)}
-    if len(statuses) == 1:
-        status = statuses.pop()
-        status = "processed" if status == "shipped" else status
-        fitting = [o for o in listed if o["status"] == status]
-        if len(fitting) == 1:
-            return str(fitting[0]["order_id"])
-    return None
+    return _order_with_status(text, listed)
+
+
+def _order_with_status(text: str, orders: list[dict[str, Any]]) -> str | None:
+    """The one order of `orders` with the status the text names ('the delivered one' in a list we showed)."""
+    fitting = _orders_with_status(_STATUS_WORD.findall(text), orders)
+    return str(fitting[0]["order_id"]) if len(fitting) == 1 else None
+
+
+def _orders_with_status(words: list[str], orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The orders with the one status that `words` name (shipped is processed here); none for several."""
+    statuses = {w.lower().replace("canceled", "cancelled").replace("shipped", "processed") for w in words}
+    if len(statuses) != 1:
+        return []
+    status = statuses.pop()
+    return [o for o in orders if o["status"] == status]
+
+
+_STATUS_ORDER = re.compile(r"\b(pending|processed|delivered|cancel(?:l)?ed|shipped) (?:order|one)s?\b", re.I)
+"""'My delivered order', 'the pending ones': a status that picks orders, not one asked about ('shipped yet?')."""
 
 
 def _open_person_offer(d: Dialog) -> None:
