@@ -185,6 +185,26 @@ def orders_overview(orders: list[dict[str, Any]]) -> str:
     return f"Here are your orders:\n{lines}\nWould you like the details or tracking of one of them?"
 
 
+def no_order_dates() -> str:
+    return "I can't see when each order was placed, so I can't tell which one is the most recent."
+
+
+def total_spent(orders: list[dict[str, Any]]) -> str:
+    """What the account's orders were paid, less what was refunded, with each order's share."""
+    lines, paid_all, refunded_all = [], 0.0, 0.0
+    for o in orders:
+        history = o.get("payment_history", [])
+        paid = sum(p["amount"] for p in history if p["transaction_type"] == "payment")
+        refunded = sum(p["amount"] for p in history if p["transaction_type"] == "refund")
+        paid_all, refunded_all = paid_all + paid, refunded_all + refunded
+        back = f", {money(refunded)} refunded" if refunded else ""
+        lines.append(f"- {o['order_id']} ({o['status']}): {money(paid)} paid{back}")
+    net = round(paid_all - refunded_all, 2)
+    head = f"Across your {len(orders)} orders you paid {money(paid_all)}"
+    head += f"; {money(refunded_all)} was refunded, so {money(net)} in all." if refunded_all else "."
+    return head + "\n" + "\n".join(lines)
+
+
 def account_details(user: dict[str, Any], details: list[str]) -> str:
     """Each thing asked about the account, one line each (the payment list already gives balances)."""
     methods = list(user["payment_methods"].values())

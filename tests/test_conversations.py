@@ -529,6 +529,37 @@ def test_an_order_named_by_its_status_is_that_order_or_the_list_of_those(bot: As
     assert processed.text.startswith("Order #W8750911 is processed.")
 
 
+def test_the_most_recent_order_is_not_guessed_and_the_pending_one_is_picked_from_the_list(bot: Assistant):
+    """Orders carry no dates: 'the most recent one' got the same list again (then a person was offered).
+    'The pending one' at the list was taken for a request to change items (the intent model's guess)."""
+    *_, listed, recent, pending = talk(
+        bot,
+        "Where's my stuff??? I've been waiting forever",
+        "harper.ahmed7911@example.com",
+        "the most recent one",
+        "the pending one",
+    )
+    assert "Here are your orders:" in listed.text
+    assert recent.text.startswith("I can't see when each order was placed")
+    assert pending.text.startswith("Order #W7857572 is pending.")
+
+
+def test_what_a_customer_spent_in_all_is_summed_over_their_orders(bot: Assistant):
+    """'How much have I spent with you so far?' showed the perfume's prices ('spent' is close to 'scent'),
+    and 'how much did I spend in total on all my orders?' the account."""
+    *_, spent = talk(bot, "fatima.muller6448@example.com", "how much have I spent with you so far?")
+    assert spent.text.startswith(
+        "Across your 6 orders you paid $19,977.38; $900.96 was refunded, so $19,076.42 in all."
+    )
+    assert "- #W3899829 (cancelled): $900.96 paid, $900.96 refunded" in spent.text
+    total = talk(
+        bot,
+        "Hi, I'm aarav.davis1165@example.com. How much did I spend in total on all my orders?",
+        session="s2",
+    )[-1]
+    assert total.text.startswith("Across your 4 orders you paid $3,805.80.")
+
+
 def test_a_variant_is_picked_from_the_list_by_position_and_a_yes_asks_which(
     bot: Assistant, store: OrderStore
 ):

@@ -563,6 +563,8 @@ class EmbeddedBrain(BaseChatModel):
         ):
             requested = ["order_status"]  # "what did I pay for the kettle?", then "how about the backpack?"
             d.item_price_answered = after_price  # (read again when the order task answers it)
+        if d.task is None and _SPENT_IN_ALL.search(text) and not ent.order_ids(text):
+            requested = ["account_info"]  # "how much have I spent so far?": every order, summed
         if not requested and d.task is None and _HELP_WITH_ORDER.search(text):
             requested = ["order_status"]  # "I need help with my order": find it first, then what about it
         if not requested and d.task is None and ent.address(text):
@@ -944,6 +946,8 @@ class EmbeddedBrain(BaseChatModel):
                     return call("get_order_details", {"order_id": oid})
             d.finish()
             listed = [d.orders[o] for o in d.user["orders"] if o in d.orders]
+            if any(_SPENT_IN_ALL.search(t) for t in [*d.task_texts, d.last_text]):
+                return reply(say.total_spent(listed))  # "how much have I spent in total?"
             d.listed_orders = [o["order_id"] for o in listed]
             return reply(say.account(d.user, listed))
         if task == "change_user_address":
@@ -1070,6 +1074,9 @@ class EmbeddedBrain(BaseChatModel):
             )
             if pointed is None and len(named_status) == 1:
                 pointed = named_status[0]["order_id"]  # "my delivered order", and only one is
+            if pointed is None and d.task_texts and _RECENCY.search(d.task_texts[-1]) and len(known) > 1:
+                # "the most recent one": orders carry no dates here; say so rather than list them again
+                d.preface = f"{d.preface}\n{say.no_order_dates()}".strip()
             if pointed is not None:
                 d.order_id = pointed  # "the first one", "the delivered one" in the list we showed
                 return self._order_task(d)
@@ -1652,6 +1659,18 @@ _CHANGE_WORDS = re.compile(
 
 # What is asked about the account ("what's my gift card balance?", "which cards do I have saved?"): answered
 # alone; the whole account (address, payment methods, every order) only when nothing narrower is asked.
+_RECENCY = re.compile(
+    r"\b(most recent|latest|newest|oldest|earliest|last (one |order )?(i|we) (placed|made|ordered|bought)|"
+    r"first (one |order )?(i|we) (placed|made|ordered))\b",
+    re.I,
+)
+"""'My most recent order': the shop's orders have no dates to tell it by."""
+_SPENT_IN_ALL = re.compile(
+    r"\bhow much\b.*\b(spent|spend|paid)\b.*\b(in total|total|altogether|overall|so far|all (of )?my orders|"
+    r"with you)\b|\b(total|altogether)\b.*\b(spent|spend)\b",
+    re.I,
+)
+"""'How much did I spend in total on all my orders?': the sum over the account's orders."""
 _ACCOUNT_DETAILS = {
     "payment": re.compile(
         r"\bpayment (methods?|options)\b|\b(cards|payment)\b.*\b(saved|on file|have|stored)\b|"
@@ -1724,8 +1743,8 @@ def _answers(
     are listed again)."""
     if asked == "auth":
         return bool(ent.emails(text) or ent.zip_codes(text))
-    if asked == "order":
-        return bool(ent.order_ids(text))
+    if asked == "order":  # an order id, or one of the list we showed: "the first one", "the pending one"
+        return bool(ent.order_ids(text) or _ORDER_ORDINAL.search(text) or _STATUS_ORDER.search(text))
     if asked == "reason":
         return ent.cancel_reason(text) is not None
     if asked == "payment":
