@@ -222,3 +222,21 @@ def test_a_goodbye_while_a_login_is_asked_ends_the_task(bot: Assistant):
     assert "verify your identity" in asked.text
     bye = bot.respond("ok thanks bye", session_id="s1")
     assert "verify your identity" not in bye.text and bye.text.startswith("You're welcome!")
+
+
+def test_a_new_email_or_name_for_the_account_is_answered_not_taken_for_a_login(bot: Assistant):
+    """'Please update my email to …' was read as a login with another customer's email and refused as one;
+    what can be changed is in the documents (a person changes the email or the name)."""
+    *_, update, address = (
+        bot.respond(t, session_id="s1")
+        for t in (
+            "ethan.muller6617@example.com",
+            "please update my email to noah.brown7922@example.com",
+            "what's my address?",
+        )
+    )
+    assert update.sources and update.sources[0]["source_id"] == "faq.json#change-email-or-name"
+    assert "find_user_id_by_email" not in [c.name for c in update.tool_calls]
+    assert "668 Spruce Street" in address.text and update.customer_id == "ethan_muller_6097"
+    phone = bot.respond("can you change the phone number on my account?", session_id="s2")
+    assert "verify your identity" not in phone.text and phone.sources

@@ -48,7 +48,10 @@ def test_a_budget_filters_the_suggestions_just_shown_or_asked_for(bot: Assistant
     similar = bot.respond("what goes well with hiking boots?", session_id="s2")
     within = bot.respond("ok but under $80", session_id="s2")
     [call] = [c for c in within.tool_calls if c.name == "recommend_products"]
-    assert call.args["kind"] == "similar" and call.args["product_id"] == similar.tool_calls[-1].args["product_id"]
+    assert (
+        call.args["kind"] == "similar"
+        and call.args["product_id"] == similar.tool_calls[-1].args["product_id"]
+    )
     assert within.recommendations and all(r["price_from"] <= 80 for r in within.recommendations)
     none = bot.respond("any ideas for a gift under $20?", session_id="s3")
     assert none.recommendations == [] and "couldn't find anything to suggest under $20.00" in none.text

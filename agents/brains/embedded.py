@@ -153,6 +153,12 @@ _SWAP_OWNED = re.compile(
     r"wrong (size|colou?r))\b",
     re.I | re.S,
 )
+_CHANGES_IDENTITY = re.compile(
+    r"\b(change|update|correct|fix|edit|replace)\b.{0,40}\b(my|the|account'?s?) ?(e-?mail( address)?|"
+    r"(user ?)?name|phone( number)?|mobile( number)?|password)\b(?! (is|was)\b)",
+    re.I,
+)
+"""'Update my email to …', 'change the phone number on my account': details the assistant cannot change."""
 _SAME_ONE = re.compile(
     r"\b(same (one|item|thing|model|kind|exact one)|(an? )?identical( one)?|exact same|"
     r"(a |another )?(new|replacement|fresh) one|replace it with (a new|the same))\b",
@@ -365,6 +371,12 @@ class EmbeddedBrain(BaseChatModel):
                 self._take_details(d, text)
             return
 
+        if d.task is None and _CHANGES_IDENTITY.search(text) and "search_knowledge" in self.tool_names:
+            # "update my email to ethan.new@…": what can be changed is in the documents (not the email or
+            # name: a person does that); the new email is not a login, nor another customer's
+            d.start("policy_question")
+            d.task_texts.append(text)
+            return
         own = d.user["name"]["first_name"].lower() if d.user else None
         if _asks_for_someone_else(text) and not (own and own in text.lower()):
             d.someone_else_now = True  # "what is the email of james li?": not theirs to see
@@ -1263,18 +1275,18 @@ class EmbeddedBrain(BaseChatModel):
             product = d.products.get(item["product_id"])
             if product is None:
                 return call("get_product_details", {"product_id": item["product_id"]})
-            listed = d.variant_choices.get(item["item_id"], [])
-            if listed and d.asked == "options":
-                # we listed variants to pick from: "the second one" picks it; a plain "yes" picks none
-                pointed = _ordinal_items(d.last_text, len(listed))
-                if len(pointed) == 1:
+            choices = d.variant_choices.get(item["item_id"], [])
+            if choices and d.asked == "options":
+                # we choices variants to pick from: "the second one" picks it; a plain "yes" picks none
+                picked_choice = _ordinal_items(d.last_text, len(choices))
+                if len(picked_choice) == 1:
                     del d.variant_choices[item["item_id"]]
-                    new_ids.append(listed[pointed[0]])
+                    new_ids.append(choices[picked_choice[0]])
                     continue
                 if _starts_with_yes(d.last_text) and not cm.option_mentions(
                     d.last_text, product["variants"].values()
                 ):
-                    return reply(say.which_variant(item, product, listed))
+                    return reply(say.which_variant(item, product, choices))
             mentions = _mentions_for(item, product, _segments_for(item, items, d.task_texts))
             if not mentions and task == "exchange_items" and any(_SAME_ONE.search(t) for t in d.task_texts):
                 # "it broke, exchange it for the same one": a new one of the very same option, if in stock
@@ -1322,7 +1334,7 @@ class EmbeddedBrain(BaseChatModel):
                 for k, v in item["options"].items()
                 if k not in asked_keys and str(variant["options"].get(k)) != str(v)
             ]
-            if also and choice.item_id in listed:
+            if also and choice.item_id in choices:
                 also = []  # picked from the list we showed, every option in view ("the white one")
             if also and d.accepted_variants.get(item["item_id"]) != choice.item_id:
                 # the exact combination is not sold and the nearest one changes something they did not ask
