@@ -185,6 +185,15 @@ def orders_overview(orders: list[dict[str, Any]]) -> str:
     return f"Here are your orders:\n{lines}\nWould you like the details or tracking of one of them?"
 
 
+def no_other_payment(order: dict[str, Any], paid_with: dict[str, Any] | None) -> str:
+    """A payment change asked for when the only saved method already pays for the order."""
+    method = payment_method_text(paid_with) if paid_with else "the payment method on file"
+    return (
+        f"Order {order['order_id']} is already paid with your {method}, and it is the only payment method "
+        f"saved on your account, so there is nothing to switch to. " + anything_else()
+    )
+
+
 def no_order_dates() -> str:
     return "I can't see when each order was placed, so I can't tell which one is the most recent."
 

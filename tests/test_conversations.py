@@ -391,6 +391,14 @@ def test_no_switching_to_another_customer_by_name(bot: Assistant, store: OrderSt
     assert store.order_details("#W7678072", customer_id=None)["status"] == "delivered"
 
 
+def test_a_payment_change_with_nothing_to_switch_to_says_so(bot: Assistant):
+    """Aarav's only saved method is the gift card that paid for #W2403075: the bot asked 'Which payment
+    method should pay for order #W2403075 instead?' over an empty list."""
+    *_, reply = talk(bot, "can I pay for #W2403075 with my gift card instead?", "aarav.davis1165@example.com")
+    assert reply.text.startswith("Order #W2403075 is already paid with your gift card")
+    assert "nothing to switch to" in reply.text and not reply.writes
+
+
 def test_no_write_without_an_explicit_yes(bot: Assistant, store: OrderStore):
     replies = talk(
         bot,

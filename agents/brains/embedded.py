@@ -1227,6 +1227,12 @@ class EmbeddedBrain(BaseChatModel):
         if task == "change_order_payment":
             current = order["payment_history"][0]["payment_method_id"] if order["payment_history"] else None
             others = [pm for pid, pm in d.user["payment_methods"].items() if pid != current]
+            if not others:
+                # only one method saved, the one the order was paid with: nothing to switch to (it asked
+                # "which payment method …?" over an empty list)
+                d.finish()
+                paid_with = d.user["payment_methods"].get(current or "")
+                return reply(say.no_other_payment(order, paid_with))
             pm_id = self._payment(d, order, others)
             if pm_id is None:
                 question = _which_payment(d, others, f"pay for order {oid} instead")
