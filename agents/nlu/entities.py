@@ -183,7 +183,9 @@ CANCEL_NOT_NEEDED = re.compile(
     r"\b(no longer|dont need|don'?t need|do not need|not need(ed)?|needed anymore|need it anymore|need them anymore|"
     r"don'?t want|do not want|dont want|not want|changed my mind|change of mind|found (it )?(a )?cheaper|"
     r"no need|not needed|longer need(ed)?|nolonger|unnecessary|won'?t need|wont need|"
-    r"got (it|one) elsewhere|bought (it|one) elsewhere)\b",
+    r"got (it|one) elsewhere|bought (it|one) elsewhere|(better|lower|cheaper) (price|deal|offer)|"
+    r"cheaper (elsewhere|somewhere else)|found (it|one|something) (else ?where|somewhere else)|"
+    r"(too|very) expensive|can'?t afford|cannot afford|not worth)\b",
     re.I,
 )
 

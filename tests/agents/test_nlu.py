@@ -49,6 +49,8 @@ def test_names_zip_and_email():
         ("dont need it anymore", "no longer needed"),
         ("I bought it by accident", "ordered by mistake"),
         ("found it cheaper elsewhere", "no longer needed"),
+        ("i found a better price elsewhere", "no longer needed"),
+        ("it's too expensive", "no longer needed"),
         ("just because", None),
     ],
 )
