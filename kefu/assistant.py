@@ -499,6 +499,7 @@ def _sources(records: list[ToolCallRecord], reply: str = "") -> list[dict[str, A
     """Knowledge passages the turn retrieved: what the answer may cite, the passages the reply quotes
     first (a follow-up can be answered from the second passage found, when the first was the answer the
     customer had just read)."""
+    said = " ".join(reply.split())
     found: list[tuple[bool, dict[str, Any]]] = []
     for r in records:
         if r.name == "search_knowledge" and r.result:
@@ -506,7 +507,7 @@ def _sources(records: list[ToolCallRecord], reply: str = "") -> list[dict[str, A
                 opening = " ".join(str(p.get("text", "")).split())[:40]
                 found.append(
                     (
-                        bool(opening) and opening in " ".join(reply.split()),
+                        bool(opening) and opening in said,
                         {k: p[k] for k in ("source_id", "source", "heading", "snippet", "score")},
                     )
                 )

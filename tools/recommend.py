@@ -126,7 +126,7 @@ class ShopRecommender:
             kind="discover",
             exclude_categories=self.exclude_categories,
         )
-        return self._within([self._entry(s.item_id, s.reason) for s in found], n, max_price)
+        return self._within(found, n, max_price)
 
     def similar(self, product_id: str, n: int, max_price: float | None = None) -> list[dict[str, Any]]:
         live = self._model()
@@ -135,18 +135,24 @@ class ShopRecommender:
             n if max_price is None else self._catalogue_size(),
             exclude_categories=self.exclude_categories,
         )
-        return self._within([self._entry(s.item_id, s.reason) for s in found], n, max_price)
+        return self._within(found, n, max_price)
 
     def _catalogue_size(self) -> int:
         """Candidates to rank before a price filter: every product (asking the model for more than it
         has makes implicit divide its padding scores)."""
         return max(1, len(self.store.product_types()))
 
-    @staticmethod
-    def _within(entries: list[dict[str, Any]], n: int, max_price: float | None) -> list[dict[str, Any]]:
-        if max_price is not None:
-            entries = [e for e in entries if e["price_from"] is not None and e["price_from"] <= max_price]
-        return entries[:n]
+    def _within(self, found: list[Any], n: int, max_price: float | None) -> list[dict[str, Any]]:
+        """The first `n` suggestions, in the model's order, whose cheapest available option fits the
+        budget; product details are read only until `n` fit."""
+        out: list[dict[str, Any]] = []
+        for s in found:
+            if len(out) == n:
+                break
+            entry = self._entry(s.item_id, s.reason)
+            if max_price is None or (entry["price_from"] is not None and entry["price_from"] <= max_price):
+                out.append(entry)
+        return out
 
     def alternatives(
         self, item_id: str, product_id: str, n: int, max_price: float | None = None

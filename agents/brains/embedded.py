@@ -817,9 +817,7 @@ class EmbeddedBrain(BaseChatModel):
                 # question, the same passage comes first again, which the customer has read and which
                 # does not mention exchanges. The next passage that does is the answer; with none,
                 # the follow-up is searched on its own.
-                found = [
-                    p for p in found[1:] if not _answered_already(p, [str(p.get("source_id"))], d.last_text)
-                ]
+                found = [p for p in found[1:] if _mentions_asked(p, d.last_text)]
                 if not found:
                     d.kb_question = ""
                     d.task_texts = [d.last_text]
@@ -992,16 +990,16 @@ class EmbeddedBrain(BaseChatModel):
         if heard == "other_language":
             _open_person_offer(d)  # a plain "yes" now hands over
             return reply(say.english_only())
-        if (heard == "greet" or heard is None) and not _DEFECT.search(d.last_text):
-            return reply(say.greet())
-        if heard == "goodbye":
-            return reply(say.goodbye())
         if heard in ("out_of_scope", "unknown", "inform", "greet") and _DEFECT.search(d.last_text):
             # "my gaming mouse stopped working", "hi! one thing I ordered is broken": find the order (after
             # the login), then the remedies
             d.start("order_status")
             d.task_texts.append(d.last_text)
             return self._order_task(d) if d.user is not None else self._decide(d)
+        if heard == "greet" or heard is None:
+            return reply(say.greet())
+        if heard == "goodbye":
+            return reply(say.goodbye())
         if d.upset_now and heard in ("out_of_scope", "unknown", "deny", "inform"):
             return self._complaint(d)
         if (
@@ -1283,7 +1281,7 @@ class EmbeddedBrain(BaseChatModel):
                 return call("get_product_details", {"product_id": item["product_id"]})
             choices = d.variant_choices.get(item["item_id"], [])
             if choices and d.asked == "options":
-                # we choices variants to pick from: "the second one" picks it; a plain "yes" picks none
+                # we listed variants to pick from: "the second one" picks it; a plain "yes" picks none
                 picked_choice = _ordinal_items(d.last_text, len(choices))
                 if len(picked_choice) == 1:
                     del d.variant_choices[item["item_id"]]
@@ -1675,8 +1673,6 @@ _CHANGE_WORDS = re.compile(
 )
 
 
-# What is asked about the account ("what's my gift card balance?", "which cards do I have saved?"): answered
-# alone; the whole account (address, payment methods, every order) only when nothing narrower is asked.
 _RECENCY = re.compile(
     r"\b(most recent|latest|newest|oldest|earliest|last (one |order )?(i|we) (placed|made|ordered|bought)|"
     r"first (one |order )?(i|we) (placed|made|ordered))\b",
@@ -1689,6 +1685,8 @@ _SPENT_IN_ALL = re.compile(
     re.I,
 )
 """'How much did I spend in total on all my orders?': the sum over the account's orders."""
+# What is asked about the account ("what's my gift card balance?", "which cards do I have saved?"): answered
+# alone; the whole account (address, payment methods, every order) only when nothing narrower is asked.
 _ACCOUNT_DETAILS = {
     "payment": re.compile(
         r"\bpayment (methods?|options)\b|\b(cards|payment)\b.*\b(saved|on file|have|stored)\b|"
@@ -2070,14 +2068,16 @@ def _answered_already(passage: dict[str, Any], answered: list[str], follow_up: s
     """A passage already quoted comes up again for a follow-up that asks about something it does not
     mention ("what about exchanges?" after the answer on returns; "and to a gift card?" after a refund
     answer that covers gift cards is answered by it, so it stays)."""
-    if passage.get("source_id") not in answered:
-        return False
-    while m := _KB_FOLLOW_UP.match(follow_up):  # "and what about …": the words after the lead-in
+    return passage.get("source_id") in answered and not _mentions_asked(passage, follow_up)
+
+
+def _mentions_asked(passage: dict[str, Any], follow_up: str) -> bool:
+    """The passage (its FAQ question and text) has every content word the follow-up asks about, after
+    its lead-in ("and what about …")."""
+    while m := _KB_FOLLOW_UP.match(follow_up):
         follow_up = follow_up[m.end() :]
     asked = {w for w in content_words(follow_up) if len(w) > 2}
-    return bool(asked) and not asked <= content_words(
-        f"{passage.get('question') or ''} {passage.get('text', '')}"
-    )
+    return not asked or asked <= content_words(f"{passage.get('question') or ''} {passage.get('text', '')}")
 
 
 def _asks_item_price(text: str, after_price: bool) -> bool:
