@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from kefu.agents.nlu.catalog_match import OptionMention
+    from kefu.agents.nlu.entities import PaymentHint
 from kefu.tools.orders.describe import address_text, item_text, money, options_text, payment_method_text
 
 HELP_TOPICS = (
@@ -359,6 +360,41 @@ def payment_method_name(pm: dict[str, Any]) -> str:
     if source == "credit_card":
         return f"the {str(pm.get('brand', 'credit')).title()}"
     return "the gift card" if source == "gift_card" else payment_method_text(pm)
+
+
+def gift_card_short(to_pay: float, card: dict[str, Any]) -> str:
+    """The gift card named to pay a price difference holds less than the difference."""
+    return (
+        f"The new items cost {money(to_pay)} more than the ones you have, and your gift card balance is "
+        f"{money(float(card.get('balance') or 0.0))}, so it can't pay the difference."
+    )
+
+
+def difference_exceeds_balance(to_pay: float, methods: list[dict[str, Any]]) -> str:
+    """Every saved method is a gift card too small for the price difference: nothing can pay for the change
+    as chosen; cheaper options can, or a person can help (nothing was changed)."""
+    balance = sum(float(pm.get("balance") or 0.0) for pm in methods)
+    card = "your gift card" if len(methods) == 1 else "your gift cards"
+    return (
+        f"The new items cost {money(to_pay)} more than the ones you have, but {card} hold only "
+        f"{money(balance)} and there is no other payment method on your account, so I can't make this change "
+        "as it is. Nothing was changed. You could pick options that cost less (tell me which), or I can "
+        "connect you with a person: just say 'human'."
+    ).replace("your gift card hold", "your gift card holds")
+
+
+def no_such_payment(hint: PaymentHint) -> str:
+    """The customer named a payment method that none of the offered ones fits: say which part did not fit,
+    so the list that follows is not read as the same question asked again."""
+    if hint.last_four:
+        return f"None of the payment methods I can use here ends in {hint.last_four}."
+    if hint.brand:
+        names = {"amex": "American Express", "mastercard": "Mastercard"}
+        return f"I don't see a {names.get(hint.brand, hint.brand.title())} card among the payment methods I can use here."
+    described = {"gift_card": "a gift card", "paypal": "a PayPal account", "credit_card": "a credit card"}
+    if hint.source in described:
+        return f"I don't see {described[hint.source]} among the payment methods I can use here."
+    return "I don't see that payment method among the ones I can use here."
 
 
 def ask_payment(methods: list[dict[str, Any]], purpose: str) -> str:

@@ -832,3 +832,49 @@ def test_orders_asked_for_at_the_account_address_confirmation_follow_it(bot: Ass
     assert "Ship order #W7857572 to 77 Pine Rd, Boston, MA 02115" in account_done.text
     assert order_done.text.startswith("Done: order #W7857572 will now ship to 77 Pine Rd")
     assert store.order_details("#W7857572", customer_id=None)["address"]["zip"] == "02115"
+
+
+def test_a_new_address_while_asked_which_card_is_a_second_request(bot: Assistant, store: OrderStore):
+    """'Also ship it to …' while we ask which card pays: the address change is confirmed first, then the
+    payment question comes back for the same order (was: the question again and again, the address unheard)."""
+    talk(
+        bot, "liam.thomas4271@example.com - I want to pay for #W1129578 with a credit card instead of paypal"
+    )
+    [address] = talk(bot, "also can you ship it to 12 Oak Street, Apt 4, Austin TX 78701 instead")
+    assert "Ship order #W1129578 to 12 Oak Street, Apt 4, Austin, TX 78701" in address.text
+    [moved] = talk(bot, "yes")
+    assert [w.name for w in moved.writes] == ["modify_pending_order_address"]
+    assert "Which payment method should pay for order #W1129578 instead?" in moved.text
+    *_, paid = talk(bot, "the visa", "yes")
+    assert [w.name for w in paid.writes] == ["modify_pending_order_payment"]
+    order = store.order_details("#W1129578", customer_id=None)
+    assert order["address"]["zip"] == "78701"
+    assert order["payment_history"][-2]["payment_method_id"] == "credit_card_7287775"
+
+
+def test_a_card_the_customer_does_not_have_is_said_to_be_missing(bot: Assistant):
+    talk(
+        bot, "liam.thomas4271@example.com - I want to pay for #W1129578 with a credit card instead of paypal"
+    )
+    [reply] = talk(bot, "the one ending in 5597")
+    assert reply.text.startswith("None of the payment methods I can use here ends in 5597.")
+    assert "Visa card ending in 6994" in reply.text and not reply.writes
+
+
+def test_a_gift_card_too_small_for_the_price_difference_keeps_the_exchange_open(
+    bot: Assistant, store: OrderStore
+):
+    """Sophia's only payment method is a $5 gift card: an exchange that costs more is explained, nothing is
+    changed, and cheaper options can still be picked (was: "I couldn't do that: insufficient gift card
+    balance", the options she chose dropped, and "ok then …" taken as a yes to a person)."""
+    *_, short = talk(
+        bot,
+        "hi, I'm Sophia Garcia, zip 78263. I want to exchange both the luggage set and the pet bed from my order",
+        "luggage in hardshell, pet bed in large",
+        "yes",
+    )
+    assert "cost $63.57 more" in short.text and "gift card holds only $5.00" in short.text
+    assert not short.writes and not short.handoff
+    [other] = talk(bot, "ok then just the pet bed in large, keep the luggage as it is")
+    assert not other.handoff and "Pet Bed" in other.text
+    assert store.order_details("#W1023987", customer_id=None)["status"] == "delivered"

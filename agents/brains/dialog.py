@@ -82,6 +82,9 @@ class Dialog:
     """Item id → the variants we listed for the customer to pick from ('the first one')."""
     order_queue: list[str] = field(default_factory=list)
     """More orders named for the same task ("cancel #W1 and #W2"): served one after the other."""
+    resume_orders: dict[str, str] = field(default_factory=dict)
+    """Queued task → the order it was about when another request interrupted it: it resumes there instead
+    of asking which order again."""
     focus_products: list[str] = field(default_factory=list)
     """Products the conversation talked about ('how much is the lamp in silver?' ... 'switch it then')."""
     recommended: int = 0
@@ -173,6 +176,7 @@ class Dialog:
     def drop_requests(self) -> None:
         """Forget every request still queued ("never mind", "ok thanks bye"): nothing of them was done."""
         self.queue.clear()
+        self.resume_orders.clear()
         self.order_queue = []
         self.order_texts = {}
 
@@ -200,6 +204,8 @@ class Dialog:
             self.order_id = None  # "...and change the payment on another one": ask which
             if self.order_texts:  # unless the customer said which, and what, in one message
                 self.order_id, self.replay = next(iter(self.order_texts.items()))
+            elif self.task in self.resume_orders:  # interrupted on an order: back to that order
+                self.order_id = self.resume_orders.pop(self.task)
             if task in ("change_user_address", "change_order_address") and self.task in (
                 "change_user_address",
                 "change_order_address",

@@ -222,6 +222,8 @@ _ALSO_ORDER = re.compile(
 _STRONG_SWITCH = re.compile(
     r"\b(cancel|return|exchange|swap|refund|track|change|modify|update|switch)\b", re.I
 )
+_ADDRESS_TASKS = ("change_order_address", "change_user_address")
+_SHIP_ELSEWHERE = re.compile(r"\b(ship|send|deliver|mail)\b.{0,20}\bto\b|\baddress\b", re.I)
 _TASK_FAMILIES = ({"change_order_address", "change_user_address"}, {"exchange_items", "modify_items"})
 _ASKS_WHERE_ORDER = re.compile(_WHERE_ORDER, re.I)
 # Sentence ends ("? " and "! " as well as ". ") split too: "Can I send one of them back? my email is …"
@@ -504,7 +506,13 @@ class EmbeddedBrain(BaseChatModel):
             )
             requested = ["policy_question"]
         takes_offer = (
-            offer_open and _starts_with_yes(text) and not d.awaiting_yes and not _SIGNS_OFF.search(text)
+            offer_open
+            and _starts_with_yes(text)
+            and not d.awaiting_yes
+            and not _SIGNS_OFF.search(text)
+            # "ok then the luggage in softshell 3-piece" to "pick other options, or I can connect you with
+            # a person": the "ok" goes with what follows, for the task in hand
+            and (d.task is None or len(text.split()) <= 5)
         )
         if _WANTS_HUMAN.search(text) or takes_offer:
             requested = ["human_agent"]  # asked for a person: that wins over anything else in the message
@@ -581,6 +589,19 @@ class EmbeddedBrain(BaseChatModel):
             requested = ["order_status"]  # "I need help with my order": find it first, then what about it
         if not requested and d.task is None and ent.address(text):
             requested = ["change_order_address" if ent.order_ids(text) else "change_user_address"]
+        ships_elsewhere = (
+            not requested
+            and d.task in WRITE_TASKS
+            and d.task not in _ADDRESS_TASKS
+            and d.asked != "address"
+            and bool(ent.address(text))
+            and bool(_SHIP_ELSEWHERE.search(text))
+        )
+        if ships_elsewhere:
+            # "also, can you ship it to 12 Oak Street, …" while we ask which card pays: a second request (the
+            # classifier is unsure of a message that is mostly an address), not a reply to the question,
+            # which stayed asked however often the address came
+            requested = ["change_order_address"]
         if requested:
             first, rest = requested[0], requested[1:]
             fills_question = d.asked is not None and _answers(
@@ -592,12 +613,14 @@ class EmbeddedBrain(BaseChatModel):
             elif first != d.task and first in d.queue and _STRONG_SWITCH.search(text):
                 d.queue.remove(first)  # the customer turns to the other thing they asked for
                 d.queue.insert(0, d.task)
+                if d.order_id is not None:
+                    d.resume_orders[d.task] = d.order_id
                 order_id = d.order_id
                 d.start(first)
                 d.order_id = order_id
             elif (
                 first != d.task
-                and pred.confidence >= self.switch_confidence
+                and (pred.confidence >= self.switch_confidence or ships_elsewhere)
                 and not fills_question
                 and not (d.pending and _starts_with_yes(text))
                 and not (was_awaiting and not _TASK_WORDS.get(first, _NEVER).search(text))
@@ -607,8 +630,12 @@ class EmbeddedBrain(BaseChatModel):
                 else:
                     old = d.task
                     d.start(first)
-                    if not _CHANGE_OF_MIND.search(text) and old in WRITE_TASKS and old not in d.queue:
+                    # (an address given mid-task says "instead" of the address, not of the task in hand)
+                    dropped = _ABANDON if ships_elsewhere else _CHANGE_OF_MIND
+                    if not dropped.search(text) and old in WRITE_TASKS and old not in d.queue:
                         d.queue.append(old)
+                        if d.order_id is not None:
+                            d.resume_orders[old] = d.order_id
                     d.queue.extend(t for t in rest if t not in d.queue and t != old)
             elif rest and d.task == first:
                 d.queue.extend(t for t in rest if t not in d.queue)
@@ -1352,11 +1379,27 @@ class EmbeddedBrain(BaseChatModel):
                     return reply(say.nearest_variant(item, variant, also))
             new_ids.append(choice.item_id)
         methods = list(d.user["payment_methods"].values())
+        new_prices = [
+            d.products[item["product_id"]]["variants"][new_id]["price"]
+            for item, new_id in zip(items, new_ids, strict=True)
+        ]
+        to_pay = round(sum(new_prices) - sum(float(item["price"]) for item in items), 2)
+        # a gift card that cannot cover the difference is no choice at all: the store refuses it, and the
+        # bot used to pass that on as "I couldn't do that" and drop the options the customer had picked
+        usable = [pm for pm in methods if not _short_gift_card(pm, to_pay)]
+        if not usable:
+            d.asked = "options"
+            return reply(say.difference_exceeds_balance(to_pay, methods))
         pm_id = self._payment(d, order, methods)
+        short = next((pm for pm in methods if pm["id"] == pm_id and _short_gift_card(pm, to_pay)), None)
+        if short is not None:
+            pm_id = None
+            d.preface = f"{d.preface}\n{say.gift_card_short(to_pay, short)}".strip()
+            d.payment_text = None
         if pm_id is None and len(methods) == 1:
             pm_id = methods[0]["id"]
         if pm_id is None:
-            question = _which_payment(d, methods, "pay or receive the price difference")
+            question = _which_payment(d, usable, "pay or receive the price difference")
             first_time, d.asked = d.asked != "payment", "payment"
             chosen = []  # what each item becomes, said the first time the price difference is asked about
             for item, new_id in zip(items, new_ids, strict=True) if first_time else ():
@@ -1425,13 +1468,7 @@ class EmbeddedBrain(BaseChatModel):
             original = order["payment_history"][0]["payment_method_id"]
             if original in ids and hint.source in (None, _source(original)):
                 return str(original)
-        fits = [
-            pm
-            for pm in allowed
-            if (hint.source is None or pm["source"] == hint.source)
-            and (hint.brand is None or str(pm.get("brand", "")).lower() == hint.brand)
-            and (hint.last_four is None or pm.get("last_four") == hint.last_four)
-        ]
+        fits = _fitting_methods(hint, allowed)
         return str(fits[0]["id"]) if len(fits) == 1 else None
 
     def _user_address(self, d: Dialog) -> Step:
@@ -1926,11 +1963,33 @@ def _amend_address(address: dict[str, str], text: str) -> dict[str, str]:
 
 def _which_payment(d: Dialog, methods: list[dict[str, Any]], purpose: str) -> str:
     """Ask which payment method; a bare "yes" to that question gets told to name one (it was asked again
-    word for word)."""
+    word for word), and a method named in this message that none of the listed ones fits is said to be
+    missing ("the card ending in 5597" when the cards end in 1208 and 6994 got the same list again)."""
     question = say.ask_payment(methods, purpose)
     if d.asked == "payment" and _starts_with_yes(d.last_text) and len(d.last_text.split()) <= 3:
         return f'Please tell me which one, for example "{say.payment_method_name(methods[-1])}". {question}'
+    hint = ent.payment_hint(_strip_storage_cards(d.last_text)) if d.last_text else None
+    if hint is not None and not hint.original and not _fitting_methods(hint, methods):
+        return f"{say.no_such_payment(hint)} {question}"
     return question
+
+
+def _short_gift_card(pm: dict[str, Any], to_pay: float) -> bool:
+    """A gift card whose balance is less than what a change costs (the store refuses to charge it)."""
+    return pm.get("source") == "gift_card" and to_pay > 0 and float(pm.get("balance") or 0.0) < to_pay
+
+
+def _fitting_methods(hint: ent.PaymentHint, methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The methods a customer's description fits: source, card brand and last four digits, as given."""
+    if hint.explicit_id:
+        return [pm for pm in methods if pm["id"] == hint.explicit_id]
+    return [
+        pm
+        for pm in methods
+        if (hint.source is None or pm["source"] == hint.source)
+        and (hint.brand is None or str(pm.get("brand", "")).lower() == hint.brand)
+        and (hint.last_four is None or pm.get("last_four") == hint.last_four)
+    ]
 
 
 def _starts_with_yes(text: str) -> bool:
