@@ -146,7 +146,19 @@ def _fold_homoglyphs(text: str) -> tuple[str, bool]:
     return folded, folded != text
 
 
+# Sizes and model codes from product options read as letters once their digits are undone ("30ml" → "soml",
+# "IPX4" → "IPXa", "1TB" → "iTB"): a quantity with its unit, or a capitalised code ending in digits, is
+# not leetspeak.
+_QUANTITY = re.compile(
+    r"^\d+(\.\d+)?(gb|tb|mb|kb|ml|l|oz|lb|lbs|kg|g|mm|cm|m|ft|in|inch|mp|k|p|w|v|mah|hz|ghz|x|pc|pcs|"
+    r"piece|cups?|bar|st|nd|rd|th|s)$|^[A-Z]{2,5}\d{1,4}$",
+    re.I,
+)
+
+
 def _deleet_word(word: str) -> str:
+    if _QUANTITY.match(word.rstrip("!.?,;:")):
+        return word
     letters = sum(c.isalpha() for c in word)
     leet = sum(c in _LEET_CHARS for c in word)
     if letters >= 1 and leet >= 1 and len(word) >= 3 and leet <= max(1, int(len(word) * 0.6)):

@@ -37,6 +37,13 @@ def test_ids_and_amounts_are_not_leetspeak():
     assert a.findings == () and a.variants == ()
 
 
+def test_sizes_and_model_codes_are_not_leetspeak():
+    # product options: "1TB" once read as "iTB", "30ml" as "soml", "IPX4" as "IPXa"
+    a = analyse("swap the earbuds for IPX4 and the laptop for 1TB SSD, the perfume in 30ml, 100ft hose")
+    assert a.findings == () and a.variants == ()
+    assert "be evil now" in analyse("be 3vil now").variants  # a digit that stands for a letter still counts
+
+
 def test_leetspeak_and_spaced_letters():
     assert "how to make a bomb" in analyse("how to make a b0mb").variants
     assert any("kill" in v for v in analyse("k i l l").variants)
