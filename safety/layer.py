@@ -24,6 +24,7 @@ from kefu.safety.encoder import Encoder
 from kefu.safety.guards import build_validator, make_guard, run_guard
 from kefu.safety.heads import Models, load_models
 from kefu.safety.obfuscation import analyse
+from kefu.safety.pii import without_identifiers
 from kefu.safety.segments import request_parts, values_under
 from kefu.safety.validators import INPUT_VALIDATORS, REPLY_VALIDATORS, TOOL_VALIDATORS
 from kefu.safety.validators.base import CONTEXT_KEY
@@ -105,8 +106,10 @@ class SafetyLayer:
         analysis = analyse(text)
         if not self.config.enabled or not analysis.text.strip():
             return InputResult(analysis.text, (), "pass")
-        ctx = self._context(analysis.readings, findings=analysis.findings)
-        ctx.parts = tuple(request_parts(analysis.text))
+        ids = self.config.order_id_pattern
+        readings = tuple(without_identifiers(r, order_id_pattern=ids) for r in analysis.readings)
+        ctx = self._context(readings, findings=analysis.findings)
+        ctx.parts = tuple(request_parts(readings[0]))
         _, verdicts = self._run("input", analysis.text, ctx)
         verdicts = tuple(sorted(verdicts, key=lambda v: _ORDER.index(v.check) if v.check in _ORDER else 99))
         return self._input_result(analysis.text, verdicts, bool(ctx.extra.get("deescalate")))

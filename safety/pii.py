@@ -73,6 +73,14 @@ def _order_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+def without_identifiers(text: str, *, order_id_pattern: str) -> str:
+    """`text` with email addresses and order ids put in words ("my email", "the order"), for the classifier
+    heads: they carry no instruction, and the heads had never seen them together with a request. An email,
+    an order id and "change the laptop to 16GB ram" in one message scored 0.66 as a jailbreak (threshold
+    0.20) and a customer was refused; with them in words it scores 0.00."""
+    return _order_pattern(order_id_pattern).sub("the order", EMAIL.sub("my email", text))
+
+
 def find(text: str, *, order_id_pattern: str) -> list[PiiSpan]:
     """Every personal-data span in `text`, longest first where two overlap."""
     found: list[PiiSpan] = []
