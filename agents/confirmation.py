@@ -18,7 +18,9 @@ _YES = re.compile(
 )
 _NEGATION = re.compile(
     r"\b(no|nope|nah|not|don'?t|dont|do not|never|wait|hold on|hang on|stop|cancel that|actually|instead|"
-    r"but|change|wrong|rather|isn'?t|wasn'?t|hmm+|maybe|unsure|not sure|make it|use)\b"
+    r"but|change|wrong|rather|isn'?t|wasn'?t|hmm+|maybe|unsure|not sure|make it|use|"
+    # putting it off: "ok thanks, I'll think about it" was a yes (its first word)
+    r"think|thinking|later|consider|decide|let me|i'?ll see|tomorrow|first|just asking)\b"
 )
 _SPLIT = re.compile(r"[\s,.!;:]+")
 

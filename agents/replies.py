@@ -119,6 +119,8 @@ def order_detail(order: dict[str, Any], detail: str, user: dict[str, Any] | None
     tracking = _tracking(order)
     numbers = f"tracking number{'s' if len(tracking) > 1 else ''} {', '.join(tracking)}"
     payments = [p for p in order.get("payment_history", []) if p["transaction_type"] == "payment"]
+    if detail == "status":
+        return f"Order {oid} is {status}."
     if detail == "payment":
         methods = (user or {}).get("payment_methods", {})
         paid = [
@@ -579,6 +581,13 @@ def product(
         if not in_stock:
             return f"Sorry, the {product['name']} with {want} is currently out of stock."
         lines = "\n".join(f"- {options_text(v['options'])} – {money(v['price'])}" for v in in_stock[:10])
+        if asks == "price" and len(in_stock) == 1:  # "how much is that one?": the price first
+            v = in_stock[0]
+            return f"The {product['name']} with {options_text(v['options'])} costs {money(v['price'])}, and it's in stock."
+        if asks == "price":
+            low, high = money(min(v["price"] for v in in_stock)), money(max(v["price"] for v in in_stock))
+            cost = f"costs {low}" if low == high else f"costs from {low} to {high}"
+            return f"The {product['name']} with {want} {cost}; in stock:\n{lines}"
         return f"Yes, the {product['name']} with {want} is available:\n{lines}"
     if not available:
         return f"The {product['name']} is currently out of stock in every option."
@@ -600,6 +609,47 @@ def product(
         f"{yes}The {product['name']} is available in {len(available)} of {len(variants)} options, from "
         f"{money(min(prices))} to {money(max(prices))}:\n{listed}\nTell me the options you'd like and I'll "
         "check the price and availability."
+    )
+
+
+def no_such_option(product: dict[str, Any], word: str) -> str:
+    """'What sizes?' of a product sold in one size: which options it does come in."""
+    keys = list(dict.fromkeys(k for v in product["variants"].values() for k in v["options"]))
+    listed = ", ".join(keys[:-1]) + f" and {keys[-1]}" if len(keys) > 1 else (keys[0] if keys else "none")
+    spelled = {"color": "colours", "size": "sizes", "material": "materials"}.get(word, word)
+    plural = product["name"].endswith("s") and not product["name"].endswith("ss")  # Hiking Boots
+    return (
+        f"The {product['name']} {'don' if plural else 'doesn'}'t come in different {spelled}; "
+        f"{'their' if plural else 'its'} options are {listed}. "
+        "Ask me about any of them."
+    )
+
+
+def option_values(product: dict[str, Any], keys: Sequence[str], mentioned: dict[str, str]) -> str:
+    """'What colours?' after a product: the values in stock of those options, among the variants that have
+    what was asked before ('that works with Alexa')."""
+    fits = [
+        v
+        for v in product["variants"].values()
+        if v["available"] and all(str(v["options"].get(k)) == x for k, x in mentioned.items())
+    ]
+    label = (
+        f"{product['name']} with {', '.join(f'{k} {x}' for k, x in mentioned.items())}"
+        if mentioned
+        else product["name"]
+    )
+    if not fits:
+        return f"Sorry, the {label} is not available right now."
+    lines = []
+    for key in keys:
+        values = sorted({str(v["options"][key]) for v in fits if key in v["options"]})
+        lines.append(f"- {key}: {', '.join(values)}")
+    prices = [v["price"] for v in fits]
+    low, high = money(min(prices)), money(max(prices))
+    span = f"Price: {low}." if low == high else f"Prices from {low} to {high}."
+    return (
+        f"Options in stock for the {label}:\n" + "\n".join(lines) + f"\n{span} Tell me the options "
+        "you'd like and I'll give you the exact price."
     )
 
 

@@ -62,6 +62,20 @@ def test_two_details_asked_with_the_order_id_and_the_email_in_one_message(bot: A
     ]
 
 
+def test_the_status_asked_with_another_detail_is_answered_too(bot: Assistant):
+    """'What's the status of #W1 and where is it being shipped?' said only where; 'where is my order?'
+    alone still shows the whole order."""
+    [both] = talk(
+        bot, "what's the status of #W2611340 and where is it being shipped? james.li4495@example.com"
+    )
+    assert both.text.splitlines() == [
+        "Order #W2611340 is processed.",
+        "Order #W2611340 ships to 215 River Road, Suite 991, New York, NY 10083, USA.",
+    ]
+    [whole] = talk(bot, "where is my order #W2611340?")
+    assert whole.text.startswith("Order #W2611340 is processed.") and "Items:" in whole.text
+
+
 def test_the_order_shows_every_option_of_its_items(bot: Assistant):
     """The safety check on tool output cut "built-in grinder" out of this order (read as an injected task)."""
     *_, last = talk(bot, "where is my order #W7821216", "aarav.garcia8277@example.com")
@@ -745,6 +759,48 @@ def test_a_price_follow_up_without_a_pronoun_is_about_the_product_just_shown(bot
     assert priciest.text.startswith("The most expensive Laptop in stock is")
 
 
+def test_options_asked_one_after_the_other_add_up(bot: Assistant):
+    """'In stock in green?', then 'and in 6mm?' (was: "I didn't quite get that"), then 'how much is that
+    one?' (was: the price range of every yoga mat)."""
+    green, thick, price = talk(
+        bot, "is the yoga mat in stock in green?", "and in 6mm?", "how much is that one"
+    )
+    assert green.text.startswith("Yes, the Yoga Mat with color green is available")
+    assert thick.text.startswith("Yes, the Yoga Mat with color green, thickness 6mm is available")
+    assert price.text == (
+        "The Yoga Mat with color green, material PVC, thickness 6mm costs $105.68, and it's in stock."
+    )
+
+
+def test_a_shopping_wish_names_an_option_by_one_word_and_its_other_options_can_be_asked(bot: Assistant):
+    """'A smart thermostat that works with alexa' was a yes ("Sure, what can I help you with?") and 'what
+    colours?' asked for a login; 'an e-reader with cellular' listed every e-reader and 'how much' the whole
+    catalogue."""
+    wish, colours = talk(bot, "I want a smart thermostat that works with alexa", "what colours?")
+    assert wish.text.startswith("Yes, the Smart Thermostat with compatibility Amazon Alexa is available")
+    assert colours.text.startswith(
+        "Options in stock for the Smart Thermostat with compatibility Amazon Alexa:\n- color: black, stainless steel"
+    )
+    cellular, price = talk(bot, "do you sell an e-reader with cellular?", "how much", session="s2")
+    assert "connectivity Wi-Fi + Cellular" in cellular.text and "connectivity Wi-Fi," not in cellular.text
+    assert price.text.startswith(
+        "The E-Reader with connectivity Wi-Fi + Cellular costs from $244.95 to $267.58"
+    )
+
+
+def test_a_wish_to_buy_is_a_catalogue_question_and_a_broken_one_of_mine_is_not(bot: Assistant):
+    """'I want to buy a laptop' asked for a login to return something; 'I need a new one, mine broke' to
+    change the address; 'what colours?' of hiking boots was taken for a yes."""
+    [laptop] = talk(bot, "I want to buy a laptop")
+    assert laptop.text.startswith("The Laptop is available in")
+    [mine] = talk(bot, "I need a new one, mine broke", session="s2")
+    assert mine.text.startswith("I can help you exchange items.")
+    _, colours = talk(bot, "what sizes do the hiking boots come in?", "and colours?", session="s3")
+    assert colours.text.startswith(
+        "The Hiking Boots don't come in different colours; their options are material, size and waterproof."
+    )
+
+
 def test_help_with_an_order_finds_it_and_its_address_can_go_back_to_the_default(bot: Assistant):
     """'I have a question about my order' was a greeting (the menu again); 'change its address to my
     default one' changed the account's address, and then offered to 'change' the order to the address it
@@ -878,3 +934,15 @@ def test_a_gift_card_too_small_for_the_price_difference_keeps_the_exchange_open(
     [other] = talk(bot, "ok then just the pet bed in large, keep the luggage as it is")
     assert not other.handoff and "Pet Bed" in other.text
     assert store.order_details("#W1023987", customer_id=None)["status"] == "delivered"
+
+
+def test_putting_off_a_confirmation_writes_nothing(bot: Assistant, store: OrderStore):
+    """'Ok thanks, I'll think about it' to "Shall I go ahead?" began with a yes word and was taken as the
+    yes: the exchange was made."""
+    *_, proposed = talk(
+        bot, "yusuf.patel5348@example.com", "exchange my hiking boots in #W2274128 for size 11"
+    )
+    assert "Shall I go ahead" in proposed.text
+    [later] = talk(bot, "ok thanks, I'll think about it")
+    assert not later.writes
+    assert store.order_details("#W2274128", customer_id=None)["status"] == "delivered"

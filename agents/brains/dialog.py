@@ -87,6 +87,9 @@ class Dialog:
     of asking which order again."""
     focus_products: list[str] = field(default_factory=list)
     """Products the conversation talked about ('how much is the lamp in silver?' ... 'switch it then')."""
+    focus_options: dict[str, str] = field(default_factory=dict)
+    """The options asked about with the last product answered ("product" holds its name): a follow-up
+    ('and in 6mm?', 'how much is that one?') adds to them."""
     recommended: int = 0
     """Times suggestions were shown in this session (offered unasked at most once)."""
     frustrated: bool = False

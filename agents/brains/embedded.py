@@ -148,6 +148,11 @@ _DEFECT = re.compile(
     r"ripped|shattered|dented|(doesn'?t|does not|won'?t|will not) (turn|switch|power|charge) ?(on)?)\b",
     re.I,
 )
+_JUST_ASKING = re.compile(
+    r"\bjust (asking|wondering|curious|checking)\b|\bnot (exchanging|returning|changing|swapping)\b|"
+    r"\b(don'?t|do not) want to (exchange|return|change|swap)\b.*\b(yet|now)\b",
+    re.I,
+)
 _SWAP_OWNED = re.compile(
     r"\bi (bought|ordered|got|received)\b.*\b(instead|too (small|big|large|short|long|tight|loose|narrow|wide)|"
     r"wrong (size|colou?r))\b",
@@ -222,7 +227,19 @@ _ALSO_ORDER = re.compile(
 _STRONG_SWITCH = re.compile(
     r"\b(cancel|return|exchange|swap|refund|track|change|modify|update|switch)\b", re.I
 )
+_SHOPPING = re.compile(
+    r"\b(buy|purchase|shopping for|looking for|in the market for|thinking of getting)\b|"
+    r"\bi(?: want| need|'d like| would like|'m after| am after) (a|an|some) (new )?\w+",
+    re.I,
+)
+_OPTION_WORDS = {
+    "color": {"color", "colors", "colour", "colours"},
+    "size": {"size", "sizes"},
+    "material": {"material", "materials"},
+}
+"""Options customers ask about by name whichever product it is ('what sizes?')."""
 _ADDRESS_TASKS = ("change_order_address", "change_user_address")
+_ITEM_TASKS = ("return_items", "exchange_items", "modify_items")
 _SHIP_ELSEWHERE = re.compile(r"\b(ship|send|deliver|mail)\b.{0,20}\bto\b|\baddress\b", re.I)
 _TASK_FAMILIES = ({"change_order_address", "change_user_address"}, {"exchange_items", "modify_items"})
 _ASKS_WHERE_ORDER = re.compile(_WHERE_ORDER, re.I)
@@ -442,15 +459,34 @@ class EmbeddedBrain(BaseChatModel):
         requested = self._requests(text, intent, pred.confidence)
         if (
             d.task is None
+            and _SHOPPING.search(text)
+            and not _MINE.search(text)
+            and not ent.order_ids(text)
+            and (
+                intent in ("affirm", "deny", "greet", "unknown", "inform", "out_of_scope", "chat")
+                or (bool(requested) and requested[0] in ORDER_TASKS and pred.confidence < 0.35)
+            )
+        ):
+            # "I want a smart thermostat that works with alexa" read as a yes (0.60), "I want to buy a
+            # laptop" as a return (0.21): a wish to buy is a question about the catalogue
+            requested = ["product_info"]
+        if (
+            d.task is None
             and d.focus_products
-            and requested in ([], ["policy_question"])
+            and requested
+            in ([], ["policy_question"], ["account_info"])  # ("what colours?" read as the latter)
             and (
                 (_PRONOUN.search(text) and (_ASKS_PRICE.search(text) or _ASKS_STOCK.search(text)))
                 or _price_ask(text) is not None
+                or (len(text.split()) <= 3 and _ASKS_PRICE.search(text) and not _FIRST_PERSON.search(text))
+                or (len(text.split()) <= 8 and self._names_options_of(d, d.focus_products[-1], text))
+                or (len(text.split()) <= 8 and self._option_keys_asked(d, d.focus_products[-1], text))
+                or (len(text.split()) <= 6 and self._option_word_missing(d, d.focus_products[-1], text))
             )
             and not ent.order_ids(text)
         ):
-            # "how much does it cost?", "which one is cheapest?" right after the yoga mat was shown
+            # "how much does it cost?", "which one is cheapest?", "how much?", "and in 6mm?" right after the
+            # yoga mat was shown
             requested = ["product_info"]
         follow_up, d.kb_question = (d.kb_question if d.task is None and _KB_FOLLOW_UP.match(text) else ""), ""
         if (
@@ -470,13 +506,42 @@ class EmbeddedBrain(BaseChatModel):
             requested = ["order_status"]  # "where is #W1 being shipped to?" asks, it does not change
         if (
             requested
-            and requested[0] in ("return_items", "exchange_items")
+            and (
+                requested[0] in ("return_items", "exchange_items")
+                or (requested[0] == "product_info" and _MINE.search(text))
+            )
             and _DEFECT.search(text)
             and not _REMEDY.search(text)
             and d.task is None
         ):
-            # "my coffee maker is leaking": offer return or exchange, not pick one
+            # "my coffee maker is leaking", "the coffee maker I got is leaking": offer return or exchange,
+            # not pick one (nor describe the product)
             requested = ["order_status"]
+        if (
+            requested
+            and requested[0] not in _ITEM_TASKS
+            and pred.confidence < 0.35
+            and d.task is None
+            and _DEFECT.search(text)
+            and _MINE.search(text)
+        ):
+            # "I need a new one, mine broke" read as an address change (0.23): what was said to fix it
+            remedy = _REMEDY.search(text)
+            requested = [
+                "order_status"
+                if remedy is None
+                else "return_items"
+                if re.match(r"return|refund|money|send", remedy.group(0), re.I)
+                else "exchange_items"
+            ]
+        if (
+            requested
+            and requested[0] in _ITEM_TASKS
+            and _JUST_ASKING.search(text)
+            and _ASKS_PRICE.search(text)
+        ):
+            # "how much would the same boots be in size 11? just asking, not exchanging anything yet"
+            requested = ["product_info"]
         if (
             len(requested) == 1
             and requested[0] in ACCOUNT_TASKS
@@ -1491,11 +1556,17 @@ class EmbeddedBrain(BaseChatModel):
                 _PRONOUN.search(last)
                 or _price_ask(last) is not None
                 or self._names_options_of(d, d.focus_products[-1], last)
+                or (len(last.split()) <= 3 and _ASKS_PRICE.search(last) and not _FIRST_PERSON.search(last))
+                or (len(last.split()) <= 8 and self._option_keys_asked(d, d.focus_products[-1], last))
+                or (len(last.split()) <= 6 and self._option_word_missing(d, d.focus_products[-1], last))
             )
         ):
-            # "is it available in 16GB?", "are the waterproof ones in stock in size 10?" after asking
-            # about a product: that product
+            # "is it available in 16GB?", "are the waterproof ones in stock in size 10?", "how much?" after
+            # asking about a product: that product, with the options asked about then
             names = [d.focus_products[-1]]
+            follows_up = True
+        else:
+            follows_up = False
         if not names and d.upset_now:
             d.finish()  # a complaint the classifier took for a product question: no catalogue listing
             return self._complaint(d)
@@ -1518,11 +1589,47 @@ class EmbeddedBrain(BaseChatModel):
             return call("get_product_details", {"product_id": pid})
         mentions = cm.option_mentions(last, product["variants"].values())
         wanted = {m.keys[0]: m.value for m in mentions}
+        if follows_up and d.focus_options.get("product") == names[0]:
+            # "in stock in green?" then "and in 6mm?": green and 6mm; "how much is that one?": the same
+            wanted = {k: v for k, v in d.focus_options.items() if k != "product"} | wanted
+        d.focus_options = {"product": names[0], **wanted}
         d.finish()
         asks: Literal["stock", "price"] | None = (
             "price" if _ASKS_PRICE.search(last) else "stock" if _ASKS_STOCK.search(last) else None
         )
+        missing = self._option_word_missing(d, names[0], last) if not mentions else None
+        if missing is not None:  # "and colours?" of hiking boots: there are none; say what there is
+            return reply(say.no_such_option(product, missing))
+        keys = [k for k in self._option_keys_asked(d, names[0], last) if k not in wanted]
+        if keys and asks is None and _price_ask(last) is None:  # "what colours?": those, of what fits
+            return reply(say.option_values(product, keys, wanted))
         return reply(say.product(product, wanted or None, _price_ask(last), asks))
+
+    @staticmethod
+    def _option_word_missing(d: Dialog, name: str, text: str) -> str | None:
+        """'And colours?', 'what sizes?' about a product that has no such option (hiking boots have no
+        colour, a kettle no size): the word asked, so the answer can say so (it read as a yes, or went
+        to the documents)."""
+        product = d.products.get((d.product_types or {}).get(name, ""))
+        if product is None:
+            return None
+        said = set(re.findall(r"[a-z]+", text.lower()))
+        keys = " ".join(k for v in product["variants"].values() for k in v["options"])
+        for word, forms in _OPTION_WORDS.items():
+            if said & forms and word not in keys:
+                return word
+        return None
+
+    @staticmethod
+    def _option_keys_asked(d: Dialog, name: str, text: str) -> list[str]:
+        """Options of the product `name` that `text` asks about by name ('what colours?', 'which sizes
+        are there?'), its details already fetched."""
+        product = d.products.get((d.product_types or {}).get(name, ""))
+        if product is None:
+            return []
+        said = set(re.findall(r"[a-z]+", text.lower().replace("colour", "color")))
+        keys = {k for v in product["variants"].values() for k in v["options"]}
+        return sorted(k for k in keys if said & {(w := k.split()[-1]), f"{w}s", f"{w}es"})
 
     @staticmethod
     def _names_options_of(d: Dialog, name: str, text: str) -> bool:
@@ -1683,6 +1790,9 @@ def _asks_about_a_detail(text: str) -> bool:
 # The things asked about an order ("what was the total and which card did I use?"): answered alone, not
 # with the whole order again.
 _ORDER_DETAILS = {
+    "status": re.compile(
+        r"\bstatus\b|\bwhere('?s| is) (my|the|this|that) (order|package|parcel|stuff|delivery)\b", re.I
+    ),
     "payment": re.compile(
         r"\b(which|what) (credit )?(card|payment( method)?)\b|\b(pay|paid) (with|by|using)\b|\bcard did i use\b",
         re.I,
@@ -1759,7 +1869,10 @@ def _order_details_asked(text: str) -> list[str]:
     it, or for a request to change something)."""
     if not _QUESTION.search(text) or _CHANGE_WORDS.search(text):
         return []
-    return _details_named(_ORDER_DETAILS, text, most=3)
+    details = _details_named(_ORDER_DETAILS, text, most=3)
+    # the status alone ("what's the status of #W1?") is the whole order; with another detail ("…and where
+    # is it being shipped?") it is one line of the answer (it was dropped, and only the address said)
+    return [] if details == ["status"] else details
 
 
 def _details_named(patterns: dict[str, re.Pattern[str]], text: str, *, most: int) -> list[str]:

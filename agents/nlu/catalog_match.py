@@ -217,6 +217,60 @@ _REJECTED = re.compile(
 )
 
 
+# Words of multi-word option values that say nothing on their own ("full size", "CF card", "10 hours").
+_PLAIN_WORDS = frozenset(
+    [
+        "full",
+        "size",
+        "card",
+        "brand",
+        "hours",
+        "inch",
+        "inches",
+        "degrees",
+        "piece",
+        "mode",
+        "type",
+        "equivalent",
+        "operation",
+        "removal",
+        "filter",
+        "with",
+        "none",
+        "cover",
+        "back",
+    ]
+)
+
+
+def _distinctive_mentions(
+    values: dict[str, set[str]], keys_hit: set[str], tokens: Sequence[str]
+) -> list[OptionMention]:
+    """'An e-reader with cellular' names "Wi-Fi + Cellular", 'the one with the grinder' "built-in grinder":
+    a word of a multi-word value that no other value of the same option has, for options not named in full."""
+    by_key: dict[str, list[str]] = {}
+    for value, keys in values.items():
+        for key in keys:
+            by_key.setdefault(key, []).append(value)
+    said = {_singular(t) for t in tokens}
+    out: list[OptionMention] = []
+    for key, vals in by_key.items():
+        if key in keys_hit:
+            continue
+        words = {v: {_singular(w) for w in normalise(v).split()} for v in vals}
+        hits = []
+        for v in vals:
+            if len(words[v]) < 2:
+                continue
+            others = set().union(*(words[o] for o in vals if o != v))
+            own = {w for w in words[v] - others if len(w) >= 4 and w.isalpha() and w not in _PLAIN_WORDS}
+            if own & said:
+                hits.append(v)
+        if len(hits) == 1:
+            out.append(OptionMention((key,), hits[0]))
+    return out
+
+
 def option_mentions(text: str, variants: Iterable[dict[str, Any]]) -> list[OptionMention]:
     """Option values of this product that the text names ('in silver instead of black' names silver only)."""
     text = _REJECTED.sub(" ", text)
@@ -231,6 +285,7 @@ def option_mentions(text: str, variants: Iterable[dict[str, Any]]) -> list[Optio
         hit_keys = tuple(sorted(k for k in keys if _value_mentioned(k, value, text, text_norm, tokens)))
         if hit_keys:
             found.append(OptionMention(hit_keys, value))
+    found.extend(_distinctive_mentions(values, {k for m in found for k in m.keys}, tokens))
     # "space grey" also contains "grey": keep the longest value when one contains another
     return [
         m

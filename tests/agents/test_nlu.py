@@ -111,6 +111,10 @@ def test_addresses():
         ("yes i want size 10", False),
         ("ok", True),
         ("actually no", False),
+        ("ok thanks, I'll think about it", False),
+        ("sure, let me check with my wife first", False),
+        ("ok maybe later", False),
+        ("great, thanks a lot, please go ahead", True),
     ],
 )
 def test_explicit_yes(text: str, yes: bool):
@@ -153,6 +157,19 @@ def test_options_and_variants():
     assert [m.value for m in cm.option_mentions("in leather instead of synthetic", variants.values())] == [
         "leather"
     ]
+
+
+def test_one_word_of_a_multi_word_value_names_it_when_no_other_value_has_that_word():
+    variants = [
+        {"options": {"connectivity": c, "features": f}}
+        for c in ("Wi-Fi", "Wi-Fi + Cellular")
+        for f in ("built-in grinder", "auto shutoff", "full size")
+    ]
+    named = lambda text: sorted(m.value for m in cm.option_mentions(text, variants))  # noqa: E731
+    assert named("an e-reader with cellular") == ["Wi-Fi + Cellular"]
+    assert named("one with a grinder") == ["built-in grinder"]
+    assert named("with wi-fi") == ["Wi-Fi"]  # said in full: the whole value, not the longer one
+    assert named("I want a full refund") == []  # a plain word of a value names nothing
 
 
 def test_letter_sizes_are_named_only_as_sizes():
