@@ -207,7 +207,7 @@ class Dialog:
             self.order_id = None  # "...and change the payment on another one": ask which
             if self.order_texts:  # unless the customer said which, and what, in one message
                 self.order_id, self.replay = next(iter(self.order_texts.items()))
-            elif self.task in self.resume_orders:  # interrupted on an order: back to that order
+            elif self.task is not None and self.task in self.resume_orders:  # interrupted: back to its order
                 self.order_id = self.resume_orders.pop(self.task)
             if task in ("change_user_address", "change_order_address") and self.task in (
                 "change_user_address",
