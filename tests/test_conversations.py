@@ -946,3 +946,22 @@ def test_putting_off_a_confirmation_writes_nothing(bot: Assistant, store: OrderS
     [later] = talk(bot, "ok thanks, I'll think about it")
     assert not later.writes
     assert store.order_details("#W2274128", customer_id=None)["status"] == "delivered"
+
+
+def test_items_named_in_an_order_that_cannot_do_it_get_that_order_and_why(bot: Assistant):
+    """'Return the laptop and the boots from my delivered order': both are in a pending order, the boots
+    also in another pending one; the bot listed the delivered orders, which hold neither."""
+    [reply] = talk(
+        bot,
+        "yusuf.garcia2909@example.com here. I'd like to return the laptop and the boots from my delivered order please",
+    )
+    assert reply.text.startswith("Order #W2564042 hasn't been delivered yet (pending)")
+
+
+def test_an_order_that_never_came_is_looked_up_with_the_login_in_the_same_message(bot: Assistant):
+    """'My order never came. <email>' got "verified, how can I help?", the problem dropped; said angrily,
+    a complaint with nothing looked up."""
+    [calm] = talk(bot, "my order never came. mason.lopez8921@example.com")
+    [angry] = talk(bot, "I'm so angry, my order never came!! mason.lopez8921@example.com", session="s2")
+    for reply in (calm, angry):
+        assert "Here are your orders:" in reply.text and "#W9892169" in reply.text

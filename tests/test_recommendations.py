@@ -57,6 +57,17 @@ def test_a_budget_filters_the_suggestions_just_shown_or_asked_for(bot: Assistant
     assert none.recommendations == [] and "couldn't find anything to suggest under $20.00" in none.text
 
 
+def test_something_cheaper_goes_under_the_cheapest_suggestion_shown(bot: Assistant):
+    """'Something cheaper?' right after suggestions got the greeting."""
+    first = bot.respond("can you recommend something?", session_id="s1")
+    cheaper = bot.respond("something cheaper?", session_id="s1")
+    lowest = min(r["price_from"] for r in first.recommendations)
+    [call] = [c for c in cheaper.tool_calls if c.name == "recommend_products"]
+    assert call.args["kind"] == "personal" and call.args["max_price"] < lowest
+    assert all(r["price_from"] < lowest for r in cheaper.recommendations)
+    assert "Hi!" not in cheaper.text
+
+
 def test_a_budget_inside_a_request_is_not_a_request_for_suggestions(bot: Assistant):
     bot.respond("daiki.kim7376@example.com", session_id="s1")
     reply = bot.respond("I want to exchange my hiking boots for something under $300", session_id="s1")

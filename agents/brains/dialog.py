@@ -126,6 +126,10 @@ class Dialog:
     suggestions_shown: dict[str, Any] | None = None
     """The last reply suggested products (`recommend_products` arguments): 'something under $100?' asks
     for the same kind of suggestions within that budget."""
+    cheapest_shown: float | None = None
+    """The lowest price among the suggestions just shown ('something cheaper?' goes under it)."""
+    budget_below: float | None = None
+    """A price limit for the suggestions being made that the message did not state in figures."""
     refine_suggestions: dict[str, Any] | None = None
     """Those arguments, while the suggestions are asked for again with a budget."""
     kb_question: str = ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -232,6 +233,12 @@ _SHOPPING = re.compile(
     r"\bi(?: want| need|'d like| would like|'m after| am after) (a|an|some) (new )?\w+",
     re.I,
 )
+_SHIPMENT = re.compile(
+    r"\b(orders?|packages?|parcels?|deliver(y|ies)|shipments?|items?|purchases?|stuff)\b", re.I
+)
+_CHEAPER = re.compile(
+    r"\b(cheaper|less expensive|more affordable|lower price[ds]?|too (expensive|pricey))\b", re.I
+)
 _OPTION_WORDS = {
     "color": {"color", "colors", "colour", "colours"},
     "size": {"size", "sizes"},
@@ -433,6 +440,21 @@ class EmbeddedBrain(BaseChatModel):
             # "accessories" alone is a question about the catalogue, not about a product shown or named
             and (bool(d.focus_products) or not goes_with.group(0).lower().startswith("accessor"))
         )
+        lowest = d.cheapest_shown
+        if (
+            shown is not None
+            and d.task is None
+            and lowest is not None
+            and ent.price_cap(text) is None
+            and _CHEAPER.search(text)
+        ):
+            # "something cheaper?" right after suggestions: the same kind, under the cheapest one shown
+            # (was the greeting)
+            d.start("recommend")
+            d.task_texts.append(text)
+            d.refine_suggestions = shown
+            d.budget_below = float(math.floor(lowest - 0.01))  # under $180.02: under $180
+            return
         budget = (
             ent.price_cap(text) is not None
             and d.task is None
@@ -652,6 +674,16 @@ class EmbeddedBrain(BaseChatModel):
             requested = ["account_info"]  # "how much have I spent so far?": every order, summed
         if not requested and d.task is None and _HELP_WITH_ORDER.search(text):
             requested = ["order_status"]  # "I need help with my order": find it first, then what about it
+        if (
+            not requested
+            and d.task is None
+            and _NOT_ARRIVED.search(text)
+            and _SHIPMENT.search(text)  # (not "sorry, I didn't get it")
+            and not _ABOUT_ANY_ORDER.search(text)
+        ):
+            # "my order never came. <email>": find it (a delivered one is then said to be missing); it was
+            # read as the login alone, or as a complaint with nothing to look up
+            requested = ["order_status"]
         if not requested and d.task is None and ent.address(text):
             requested = ["change_order_address" if ent.order_ids(text) else "change_user_address"]
         ships_elsewhere = (
@@ -893,6 +925,8 @@ class EmbeddedBrain(BaseChatModel):
                 d.suggestions_shown = {
                     k: v for k, v in args.items() if k in ("kind", "product_id", "item_id")
                 }
+                prices = [p for f in found if (p := f.get("price_from", f.get("price"))) is not None]
+                d.cheapest_shown = min(prices) if prices else None
             if not found:
                 if cap is not None:
                     return say.nothing_within(float(cap))
@@ -1185,9 +1219,9 @@ class EmbeddedBrain(BaseChatModel):
             wanted = ORDER_STATUS_FOR.get(d.task)
             fitting = [o for o in known if wanted is None or o["status"] in wanted]
             text = " ".join(d.task_texts)
-            by_item = [o for o in fitting if cm.match_items(text, o["items"])]
+            by_item = _most_items_named(text, fitting)
             # "cancel the puzzle order" when the puzzle's order has shipped: that order, and why not
-            elsewhere = [o for o in known if o not in fitting and cm.match_items(text, o["items"])]
+            elsewhere = _most_items_named(text, [o for o in known if o not in fitting])
             candidates = by_item or fitting
             named_missing = any(o in d.missing_orders for t in d.task_texts for o in ent.order_ids(t))
             if d.task == "order_status" and not by_item:
@@ -1657,7 +1691,7 @@ class EmbeddedBrain(BaseChatModel):
         if d.product_types is None:
             return call("list_all_product_types", {})
         text = " ".join(d.task_texts[-1:])
-        cap = ent.price_cap(text)
+        cap, d.budget_below = ent.price_cap(text) or d.budget_below, None
         budget: dict[str, Any] = {} if cap is None else {"max_price": cap}
         again, d.refine_suggestions = d.refine_suggestions, None
         if again is not None:  # "anything cheaper, under $150?": what was just suggested, within it
@@ -2072,6 +2106,14 @@ def _amend_address(address: dict[str, str], text: str) -> dict[str, str]:
     if re.search(r"\bno (apartment|apt|suite|unit)|\bthere'?s no (apartment|apt|suite|unit)", text, re.I):
         amended["address2"] = ""
     return amended
+
+
+def _most_items_named(text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The orders holding the most of the items `text` names: "the laptop and the boots" is the order with
+    both, not also another with boots only (it was asked which, from orders holding neither)."""
+    counts = [(len(set(cm.match_items(text, o["items"]))), o) for o in orders]
+    best = max((n for n, _ in counts), default=0)
+    return [o for n, o in counts if n and n == best]
 
 
 def _which_payment(d: Dialog, methods: list[dict[str, Any]], purpose: str) -> str:
