@@ -612,6 +612,13 @@ def product(
     )
 
 
+def only_default_address_left(order_id: str) -> str:
+    return (
+        f"Order {order_id} will still go to the address it has, since it can't be changed any more. I can "
+        "make this address your account's default for future orders instead:"
+    )
+
+
 def no_such_option(product: dict[str, Any], word: str) -> str:
     """'What sizes?' of a product sold in one size: which options it does come in."""
     keys = list(dict.fromkeys(k for v in product["variants"].values() for k in v["options"]))

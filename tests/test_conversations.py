@@ -965,3 +965,13 @@ def test_an_order_that_never_came_is_looked_up_with_the_login_in_the_same_messag
     [angry] = talk(bot, "I'm so angry, my order never came!! mason.lopez8921@example.com", session="s2")
     for reply in (calm, angry):
         assert "Here are your orders:" in reply.text and "#W9892169" in reply.text
+
+
+def test_an_address_after_the_order_address_was_refused_is_offered_for_the_account(bot: Assistant):
+    """After "order #W2611340 is processed; only pending orders can be changed", the address given next
+    became a plain change of the default address; the reply now says the order keeps its address."""
+    talk(bot, "james.li4495@example.com I need to change the shipping address on #W2611340")
+    [offer] = talk(bot, "12 Oak Street, Apt 4, Austin TX 78701")
+    assert offer.text.startswith("Order #W2611340 will still go to the address it has")
+    assert "Change your default address to 12 Oak Street, Apt 4, Austin, TX 78701" in offer.text
+    assert not offer.writes

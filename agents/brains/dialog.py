@@ -126,6 +126,9 @@ class Dialog:
     suggestions_shown: dict[str, Any] | None = None
     """The last reply suggested products (`recommend_products` arguments): 'something under $100?' asks
     for the same kind of suggestions within that budget."""
+    address_locked: str | None = None
+    """The order whose address change was just refused (not pending): an address given next is offered
+    as the account's default, saying the order keeps its own."""
     cheapest_shown: float | None = None
     """The lowest price among the suggestions just shown ('something cheaper?' goes under it)."""
     budget_below: float | None = None

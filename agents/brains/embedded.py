@@ -347,6 +347,7 @@ class EmbeddedBrain(BaseChatModel):
         d.recent = [*d.recent[-2:], text[:200]]
         offer_open, d.person_offer_open = d.person_offer_open, False
         task_offer, d.task_offer = d.task_offer, None
+        locked, d.address_locked = d.address_locked, None
         d.confirmed_now = d.declined_now = d.other_customer = d.complaint_now = False
         d.last_error = None
         pred = self.classifier.predict(text)
@@ -686,6 +687,11 @@ class EmbeddedBrain(BaseChatModel):
             requested = ["order_status"]
         if not requested and d.task is None and ent.address(text):
             requested = ["change_order_address" if ent.order_ids(text) else "change_user_address"]
+            if locked is not None and requested == ["change_user_address"]:
+                # the new address right after "order #W1 is processed, its address can't change": the
+                # order stays as it is; the account's default can take it, said so before the yes (it was
+                # offered as a plain change of the default address)
+                d.preface = f"{d.preface}\n{say.only_default_address_left(locked)}".strip()
         ships_elsewhere = (
             not requested
             and d.task in WRITE_TASKS
@@ -1316,6 +1322,8 @@ class EmbeddedBrain(BaseChatModel):
             removing = status == "pending" and any(_REMOVE_ITEM.search(t) for t in d.task_texts)
             d.finish()
             refused = say.cannot_remove_item(order) if removing else say.wrong_status(order, task)
+            if task == "change_order_address":
+                d.address_locked = str(order["order_id"])  # an address given next is not for the account
             if d.task is not None and _TASK_WORDS.get(d.task, _NEVER).search(d.last_text):
                 # "cancel my pending order and change my address to …": the other request in the same
                 # message goes on now, with what the message said for it, after saying why not
