@@ -240,3 +240,10 @@ def test_a_new_email_or_name_for_the_account_is_answered_not_taken_for_a_login(b
     assert "668 Spruce Street" in address.text and update.customer_id == "ethan_muller_6097"
     phone = bot.respond("can you change the phone number on my account?", session_id="s2")
     assert "verify your identity" not in phone.text and phone.sources
+
+
+def test_a_question_about_any_payment_is_answered_from_the_documents(bot: Assistant):
+    """'Can I split a payment between two cards?' started a payment change and asked for a login."""
+    reply = bot.respond("can I split a payment between two cards?", session_id="s1")
+    assert "Payments cannot be split between methods" in reply.text
+    assert [c.name for c in reply.tool_calls] == ["search_knowledge"]

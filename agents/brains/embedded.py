@@ -93,7 +93,12 @@ _ALL_ORDERS = re.compile(
 # "Can I cancel an order that has shipped?": how things work, asked about any order, not about theirs
 _ABOUT_ANY_ORDER = re.compile(
     r"^\s*(can|could|may|do|does|is|are|what if|how)\b.*\b(an order|an item|a product|a purchase|orders|items|"
-    r"something|anything)\b.*\?\s*$",
+    r"something|anything|a payment|payments)\b.*\?\s*$",
+    re.I,
+)
+# "Something I bought on sale": any purchase, not one of theirs in particular
+_ANY_OF_MINE = re.compile(
+    r"\b(something|anything|an item|a product|items|products|things) (that |which )?i (bought|ordered|got)\b",
     re.I,
 )
 _FIRST_PERSON = re.compile(r"\b(i|me|my|mine|myself|i'?m|i'?ve|i'?d)\b", re.I)
@@ -572,7 +577,11 @@ class EmbeddedBrain(BaseChatModel):
             and (
                 _ADVICE.search(text)
                 or (_HOW_TO.search(text) and not _has_details(text))
-                or (_ABOUT_ANY_ORDER.search(text) and not _MINE.search(text) and not _has_details(text))
+                or (
+                    _ABOUT_ANY_ORDER.search(text)
+                    and not _MINE.search(_ANY_OF_MINE.sub(" ", text))
+                    and not _has_details(text)
+                )
                 or (pred.confidence < WEAK_TASK and _QUESTION.search(text))
             )
             and not ent.order_ids(text)
