@@ -975,3 +975,12 @@ def test_an_address_after_the_order_address_was_refused_is_offered_for_the_accou
     assert offer.text.startswith("Order #W2611340 will still go to the address it has")
     assert "Change your default address to 12 Oak Street, Apt 4, Austin, TX 78701" in offer.text
     assert not offer.writes
+
+
+def test_looking_for_my_order_finds_it_and_buying_another_is_a_catalogue_question(bot: Assistant):
+    """'I'm looking for my order, <email>' got "verified, how can I help?"; 'I want to buy another backpack
+    like the one I got' started a return."""
+    [found] = talk(bot, "I'm looking for my order, noah.brown7922@example.com")
+    assert found.text.startswith("Order #W7678072 is delivered.")
+    [more] = talk(bot, "I want to buy another backpack like the one I got", session="s2")
+    assert more.text.startswith("The Backpack is available in")

@@ -105,7 +105,8 @@ _FIRST_PERSON = re.compile(r"\b(i|me|my|mine|myself|i'?m|i'?ve|i'?d)\b", re.I)
 _MINE = re.compile(r"\b(my|mine|i'?ve|i have|i bought|i ordered|i got)\b", re.I)
 _HELP_WITH_ORDER = re.compile(
     r"\b(help|problem|issue|question|trouble|something wrong)\b[\w ]{0,15}\b(with|about|regarding|on)\s+"
-    r"(my|an|the|one of my)\s+(order|purchase|package|delivery)\b",
+    r"(my|an|the|one of my)\s+(order|purchase|package|delivery)\b|"
+    r"\b(looking for|find|locate|trace)\s+(my|an|one of my)\s+(order|package|parcel|delivery)\b",
     re.I,
 )
 _ITEM_PRICE = re.compile(
@@ -238,6 +239,7 @@ _SHOPPING = re.compile(
     r"\bi(?: want| need|'d like| would like|'m after| am after) (a|an|some) (new )?\w+",
     re.I,
 )
+_BUY_MORE = re.compile(r"\b(buy|purchase)\s+(another|a second|one more|more|a new)\b", re.I)
 _SHIPMENT = re.compile(
     r"\b(orders?|packages?|parcels?|deliver(y|ies)|shipments?|items?|purchases?|stuff)\b", re.I
 )
@@ -488,11 +490,16 @@ class EmbeddedBrain(BaseChatModel):
         if (
             d.task is None
             and _SHOPPING.search(text)
-            and not _MINE.search(text)
+            # "another backpack like the one I got" is a purchase too; "a new one, mine broke" is not
+            and (not _MINE.search(text) or (_BUY_MORE.search(text) and not _DEFECT.search(text)))
             and not ent.order_ids(text)
             and (
                 intent in ("affirm", "deny", "greet", "unknown", "inform", "out_of_scope", "chat")
-                or (bool(requested) and requested[0] in ORDER_TASKS and pred.confidence < 0.35)
+                or (
+                    bool(requested)
+                    and requested[0] in ORDER_TASKS
+                    and (pred.confidence < 0.35 or _BUY_MORE.search(text))
+                )
             )
         ):
             # "I want a smart thermostat that works with alexa" read as a yes (0.60), "I want to buy a
