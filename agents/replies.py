@@ -27,6 +27,11 @@ def goodbye() -> str:
     return "You're welcome! Thanks for shopping with us, and have a great day."
 
 
+def take_your_time() -> str:
+    """'Ok, I'll think about it': nothing to do now."""
+    return "Of course, take your time. I'm here whenever you want to come back to it."
+
+
 def what_else() -> str:
     """A bare "yes" to "anything else?"."""
     return "Sure, what can I help you with?"

@@ -984,3 +984,9 @@ def test_looking_for_my_order_finds_it_and_buying_another_is_a_catalogue_questio
     assert found.text.startswith("Order #W7678072 is delivered.")
     [more] = talk(bot, "I want to buy another backpack like the one I got", session="s2")
     assert more.text.startswith("The Backpack is available in")
+
+
+def test_putting_a_question_off_gets_time_not_another_question(bot: Assistant):
+    """'Ok I'll think about it' after a product answer got "Sure, what can I help you with?"."""
+    _, later = talk(bot, "do you sell headphones?", "ok I'll think about it")
+    assert later.text.startswith("Of course, take your time.")

@@ -240,6 +240,10 @@ _SHOPPING = re.compile(
     re.I,
 )
 _BUY_MORE = re.compile(r"\b(buy|purchase)\s+(another|a second|one more|more|a new)\b", re.I)
+_PUTS_OFF = re.compile(
+    r"\b(think (about|it over)|let me think|sleep on it|(decide|check|come back) later|maybe later|not now)\b",
+    re.I,
+)
 _SHIPMENT = re.compile(
     r"\b(orders?|packages?|parcels?|deliver(y|ies)|shipments?|items?|purchases?|stuff)\b", re.I
 )
@@ -1174,6 +1178,8 @@ class EmbeddedBrain(BaseChatModel):
         if d.user is not None and heard in ("inform", "affirm") and d.calls_this_turn > 0:
             first = d.user["name"]["first_name"]  # (the lookups of this turn just verified them)
             return reply(f"Thanks, {first}, I've verified your account. How can I help you today?")
+        if heard in ("affirm", "deny", "inform", "unknown") and _PUTS_OFF.search(d.last_text):
+            return reply(say.take_your_time())  # "ok, I'll think about it" after an answer
         if heard == "affirm":
             return reply(say.what_else())  # "yes" to "anything else?"
         if heard == "deny":
