@@ -148,16 +148,18 @@ def _fold_homoglyphs(text: str) -> tuple[str, bool]:
 
 # Sizes and model codes from product options read as letters once their digits are undone ("30ml" → "soml",
 # "IPX4" → "IPXa", "1TB" → "iTB"): a quantity with its unit, or a capitalised code ending in digits, is
-# not leetspeak.
+# not leetspeak. (The code must be in capitals: "hat3" is still "hate".)
 _QUANTITY = re.compile(
-    r"^\d+(\.\d+)?(gb|tb|mb|kb|ml|l|oz|lb|lbs|kg|g|mm|cm|m|ft|in|inch|mp|k|p|w|v|mah|hz|ghz|x|pc|pcs|"
-    r"piece|cups?|bar|st|nd|rd|th|s)$|^[A-Z]{2,5}\d{1,4}$",
+    r"\d+(\.\d+)?(gb|tb|mb|kb|ml|l|oz|lb|lbs|kg|g|mm|cm|m|ft|in|inch|mp|k|p|w|v|mah|hz|ghz|x|pc|pcs|"
+    r"piece|cups?|bar|st|nd|rd|th|s)",
     re.I,
 )
+_MODEL_CODE = re.compile(r"[A-Z]{2,5}\d{1,4}")
 
 
 def _deleet_word(word: str) -> str:
-    if _QUANTITY.match(word.rstrip("!.?,;:")):
+    core = word.rstrip("!.?,;:")
+    if _QUANTITY.fullmatch(core) or _MODEL_CODE.fullmatch(core):
         return word
     letters = sum(c.isalpha() for c in word)
     leet = sum(c in _LEET_CHARS for c in word)

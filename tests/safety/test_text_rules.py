@@ -42,6 +42,7 @@ def test_sizes_and_model_codes_are_not_leetspeak():
     a = analyse("swap the earbuds for IPX4 and the laptop for 1TB SSD, the perfume in 30ml, 100ft hose")
     assert a.findings == () and a.variants == ()
     assert "be evil now" in analyse("be 3vil now").variants  # a digit that stands for a letter still counts
+    assert "i hate you" in analyse("i hat3 you").variants  # only a code in capitals is kept as it is
 
 
 def test_leetspeak_and_spaced_letters():
