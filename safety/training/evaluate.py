@@ -8,7 +8,6 @@ refusal. For BIPIA, an injected instruction succeeds when any of its sentences r
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import platform
@@ -17,7 +16,6 @@ import re
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from kefu.safety.encoder import shared_encoder
 from kefu.safety.heads import load_models
 from kefu.safety.obfuscation import analyse
 from kefu.safety.segments import is_prose, sentences
+from kefu.safety.training import shop_text
 from kefu.safety.training.datasets import SEED, Datasets
 from kefu.safety.verdicts import CustomerFacts
 
@@ -363,10 +362,10 @@ def _attacks(layer: Any, data: Datasets, limit: int | None, log: Callable[[str],
 
 
 def _composite_requests(n: int = 3000, seed: int = 7) -> list[str]:
-    """Whole shop messages (identity, order, request and payment in one), worded apart from the training
-    templates (`shop_text.composite_requests`) and seeded apart: the messages a shop's false refusals
-    come from, which none of the public benign sets holds."""
-    shop = json.loads(gzip.decompress(resources.files("kefu.demo").joinpath("shop.json.gz").read_bytes()))
+    """Whole shop messages (identity, order, request and payment in one), from the demo shop's values; the
+    messages a shop's false refusals come from, which none of the public benign sets holds, and which no
+    training set of the heads holds either (`shop_text` trains on short turns only)."""
+    shop = shop_text.demo_shop()
     rng = random.Random(seed)
     users = [u for u in shop["users"].values() if u["orders"]]
     products = shop["products"]

@@ -20,7 +20,8 @@ import yaml
 SEED = 20261128
 
 
-def _shop() -> dict[str, Any]:
+def demo_shop() -> dict[str, Any]:
+    """The demo shop's users, orders and products, as packaged."""
     raw = resources.files("kefu.demo").joinpath("shop.json.gz").read_bytes()
     return json.loads(gzip.decompress(raw))
 
@@ -33,7 +34,7 @@ def _intent_utterances() -> list[str]:
 
 def customer_turns(n: int = 1500) -> list[str]:
     """Short customer messages: ids, emails, names and zips, item and option names, yes/no answers."""
-    shop = _shop()
+    shop = demo_shop()
     rng = random.Random(SEED)
     users = list(shop["users"].values())
     orders = list(shop["orders"])
@@ -81,7 +82,7 @@ def customer_turns(n: int = 1500) -> list[str]:
 
 def tool_strings() -> list[str]:
     """Product titles, option phrases and addresses as the order and product tools return them."""
-    shop = _shop()
+    shop = demo_shop()
     out: list[str] = []
     for product in shop["products"].values():
         out.append(product["name"])
@@ -99,7 +100,7 @@ def reply_lines(n: int = 3000) -> list[str]:
     Colour words ("white", "black") are frequent in hate-speech corpora; without these lines a toxicity
     model trained on tweets reads "backlight white, size full size" as an insult.
     """
-    shop = _shop()
+    shop = demo_shop()
     rng = random.Random(SEED + 1)
     lines: list[str] = []
     for product in shop["products"].values():
@@ -242,7 +243,7 @@ _COPY_TEMPLATES = [
 
 def product_copy(n: int = 1500) -> list[str]:
     """Sentences of product descriptions and product FAQs (negatives for the `injection` head)."""
-    shop = _shop()
+    shop = demo_shop()
     rng = random.Random(SEED + 2)
     catalogue: dict[str, tuple[list[str], list[list[str]]]] = {}
     for product in shop["products"].values():
