@@ -131,8 +131,6 @@ class Dialog:
     as the account's default, saying the order keeps its own."""
     cheapest_shown: float | None = None
     """The lowest price among the suggestions just shown ('something cheaper?' goes under it)."""
-    budget_below: float | None = None
-    """A price limit for the suggestions being made that the message did not state in figures."""
     refine_suggestions: dict[str, Any] | None = None
     """Those arguments, while the suggestions are asked for again with a budget."""
     kb_question: str = ""

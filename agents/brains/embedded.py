@@ -452,20 +452,18 @@ class EmbeddedBrain(BaseChatModel):
             # "accessories" alone is a question about the catalogue, not about a product shown or named
             and (bool(d.focus_products) or not goes_with.group(0).lower().startswith("accessor"))
         )
-        lowest = d.cheapest_shown
         if (
             shown is not None
             and d.task is None
-            and lowest is not None
+            and d.cheapest_shown is not None
             and ent.price_cap(text) is None
             and _CHEAPER.search(text)
         ):
             # "something cheaper?" right after suggestions: the same kind, under the cheapest one shown
-            # (was the greeting)
+            # (was the greeting); `_recommend` sets the limit
             d.start("recommend")
             d.task_texts.append(text)
             d.refine_suggestions = shown
-            d.budget_below = float(math.floor(lowest - 0.01))  # under $180.02: under $180
             return
         budget = (
             ent.price_cap(text) is not None
@@ -1674,7 +1672,7 @@ class EmbeddedBrain(BaseChatModel):
         """'And colours?', 'what sizes?' about a product that has no such option (hiking boots have no
         colour, a kettle no size): the word asked, so the answer can say so (it read as a yes, or went
         to the documents)."""
-        product = d.products.get((d.product_types or {}).get(name, ""))
+        product = _fetched_product(d, name)
         if product is None:
             return None
         said = set(re.findall(r"[a-z]+", text.lower()))
@@ -1688,7 +1686,7 @@ class EmbeddedBrain(BaseChatModel):
     def _option_keys_asked(d: Dialog, name: str, text: str) -> list[str]:
         """Options of the product `name` that `text` asks about by name ('what colours?', 'which sizes
         are there?'), its details already fetched."""
-        product = d.products.get((d.product_types or {}).get(name, ""))
+        product = _fetched_product(d, name)
         if product is None:
             return []
         said = set(re.findall(r"[a-z]+", text.lower().replace("colour", "color")))
@@ -1698,7 +1696,7 @@ class EmbeddedBrain(BaseChatModel):
     @staticmethod
     def _names_options_of(d: Dialog, name: str, text: str) -> bool:
         """Does `text` name option values of the product `name` (its details already fetched)?"""
-        product = d.products.get((d.product_types or {}).get(name, ""))
+        product = _fetched_product(d, name)
         return product is not None and bool(cm.option_mentions(text, product["variants"].values()))
 
     def _complaint(self, d: Dialog) -> Step:
@@ -1721,9 +1719,11 @@ class EmbeddedBrain(BaseChatModel):
         if d.product_types is None:
             return call("list_all_product_types", {})
         text = " ".join(d.task_texts[-1:])
-        cap, d.budget_below = ent.price_cap(text) or d.budget_below, None
-        budget: dict[str, Any] = {} if cap is None else {"max_price": cap}
+        cap = ent.price_cap(text)
         again, d.refine_suggestions = d.refine_suggestions, None
+        if cap is None and again is not None and d.cheapest_shown is not None and _CHEAPER.search(text):
+            cap = float(math.floor(d.cheapest_shown - 0.01))  # "something cheaper?" than $180.02: under $180
+        budget: dict[str, Any] = {} if cap is None else {"max_price": cap}
         if again is not None:  # "anything cheaper, under $150?": what was just suggested, within it
             return call("recommend_products", {**again, "n": 3, **budget})
         names = cm.match_products(text, d.product_types)
@@ -2136,6 +2136,11 @@ def _amend_address(address: dict[str, str], text: str) -> dict[str, str]:
     if re.search(r"\bno (apartment|apt|suite|unit)|\bthere'?s no (apartment|apt|suite|unit)", text, re.I):
         amended["address2"] = ""
     return amended
+
+
+def _fetched_product(d: Dialog, name: str) -> dict[str, Any] | None:
+    """The details of the product called `name`, when this conversation has fetched them."""
+    return d.products.get((d.product_types or {}).get(name, ""))
 
 
 def _most_items_named(text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
