@@ -381,13 +381,13 @@ def difference_exceeds_balance(to_pay: float, methods: list[dict[str, Any]]) -> 
     """Every saved method is a gift card too small for the price difference: nothing can pay for the change
     as chosen; cheaper options can, or a person can help (nothing was changed)."""
     balance = sum(float(pm.get("balance") or 0.0) for pm in methods)
-    card = "your gift card" if len(methods) == 1 else "your gift cards"
+    card = "your gift card holds" if len(methods) == 1 else "your gift cards hold"
     return (
-        f"The new items cost {money(to_pay)} more than the ones you have, but {card} hold only "
+        f"The new items cost {money(to_pay)} more than the ones you have, but {card} only "
         f"{money(balance)} and there is no other payment method on your account, so I can't make this change "
         "as it is. Nothing was changed. You could pick options that cost less (tell me which), or I can "
         "connect you with a person: just say 'human'."
-    ).replace("your gift card hold", "your gift card holds")
+    )
 
 
 def no_such_payment(hint: PaymentHint) -> str:
@@ -640,11 +640,7 @@ def no_such_option(product: dict[str, Any], word: str) -> str:
 def option_values(product: dict[str, Any], keys: Sequence[str], mentioned: dict[str, str]) -> str:
     """'What colours?' after a product: the values in stock of those options, among the variants that have
     what was asked before ('that works with Alexa')."""
-    fits = [
-        v
-        for v in product["variants"].values()
-        if v["available"] and all(str(v["options"].get(k)) == x for k, x in mentioned.items())
-    ]
+    fits = _in_stock_with(product, mentioned)
     label = (
         f"{product['name']} with {', '.join(f'{k} {x}' for k, x in mentioned.items())}"
         if mentioned
@@ -665,16 +661,21 @@ def option_values(product: dict[str, Any], keys: Sequence[str], mentioned: dict[
     )
 
 
+def _in_stock_with(product: dict[str, Any], mentioned: dict[str, str]) -> list[dict[str, Any]]:
+    """The product's variants in stock that have every option named."""
+    return [
+        v
+        for v in product["variants"].values()
+        if v["available"] and all(str(v["options"].get(k)) == x for k, x in mentioned.items())
+    ]
+
+
 def _product_by_price(product: dict[str, Any], mentioned: dict[str, str], price: PriceAsk) -> str:
     """The in-stock variants that meet the price condition (with the options named), or why none does."""
     name = product["name"]
     want = ", ".join(f"{k} {x}" for k, x in mentioned.items())
     label = f"{name} with {want}" if want else name
-    fits = [
-        v
-        for v in product["variants"].values()
-        if v["available"] and all(str(v["options"].get(k)) == x for k, x in mentioned.items())
-    ]
+    fits = _in_stock_with(product, mentioned)
     if not fits:
         return f"Sorry, the {label} is not available right now."
     fits.sort(key=lambda v: v["price"])
